@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates the OpenAPI definitions the server publishes on /openapi/v2 and /openapi/v3
+# (kubectl explain and fieldValidation=Strict read them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go tool openapi-gen \
+  --output-dir internal/generated/openapi \
+  --output-pkg github.com/podyard/podyard/internal/generated/openapi \
+  --output-file zz_generated.openapi.go \
+  --go-header-file hack/boilerplate.go.txt \
+  --report-filename /dev/null \
+  k8s.io/api/core/v1 \
+  k8s.io/api/coordination/v1 \
+  k8s.io/api/policy/v1 \
+  k8s.io/apimachinery/pkg/apis/meta/v1 \
+  k8s.io/apimachinery/pkg/runtime \
+  k8s.io/apimachinery/pkg/version \
+  k8s.io/apimachinery/pkg/api/resource \
+  k8s.io/apimachinery/pkg/util/intstr

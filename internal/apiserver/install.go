@@ -1,0 +1,100 @@
+package apiserver
+
+import (
+	"fmt"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/podyard/podyard/internal/registry/configmap"
+	"github.com/podyard/podyard/internal/registry/event"
+	"github.com/podyard/podyard/internal/registry/lease"
+	"github.com/podyard/podyard/internal/registry/namespace"
+	"github.com/podyard/podyard/internal/registry/node"
+	"github.com/podyard/podyard/internal/registry/pod"
+	"github.com/podyard/podyard/internal/registry/secret"
+	"github.com/podyard/podyard/internal/registry/service"
+	"github.com/podyard/podyard/internal/registry/serviceaccount"
+)
+
+// installAPIs installs the core group under /api and the named groups under /apis.
+func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter) error {
+	core, err := coreStorage(scheme, opts)
+	if err != nil {
+		return fmt.Errorf("apiserver: core storage: %w", err)
+	}
+	legacy := genericapiserver.NewDefaultAPIGroupInfo("", scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	legacy.VersionedResourcesStorageMap[corev1.SchemeGroupVersion.Version] = core
+	if err := server.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &legacy); err != nil {
+		return fmt.Errorf("apiserver: install core/v1: %w", err)
+	}
+
+	leases, err := lease.NewStorage(scheme, opts)
+	if err != nil {
+		return fmt.Errorf("apiserver: lease storage: %w", err)
+	}
+	coordination := genericapiserver.NewDefaultAPIGroupInfo(coordinationv1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	coordination.VersionedResourcesStorageMap[coordinationv1.SchemeGroupVersion.Version] = map[string]rest.Storage{"leases": leases}
+	if err := server.InstallAPIGroup(&coordination); err != nil {
+		return fmt.Errorf("apiserver: install coordination.k8s.io/v1: %w", err)
+	}
+	return nil
+}
+
+// coreStorage builds every core/v1 endpoint, keyed by its path under a namespace or the root.
+func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter) (map[string]rest.Storage, error) {
+	pods, err := pod.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	namespaces, err := namespace.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := node.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	services, err := service.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	events, err := event.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	serviceAccounts, err := serviceaccount.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	configMaps, err := configmap.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := secret.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]rest.Storage{
+		"pods":                     pods.Pod,
+		"pods/status":              pods.Status,
+		"pods/ephemeralcontainers": pods.EphemeralContainers,
+		"pods/binding":             pods.Binding,
+		"pods/eviction":            pods.Eviction,
+		"pods/log":                 pods.Log,
+		"namespaces":               namespaces.Namespace,
+		"namespaces/status":        namespaces.Status,
+		"namespaces/finalize":      namespaces.Finalize,
+		"nodes":                    nodes.Node,
+		"nodes/status":             nodes.Status,
+		"services":                 services.Service,
+		"services/status":          services.Status,
+		"events":                   events,
+		"serviceaccounts":          serviceAccounts,
+		"configmaps":               configMaps,
+		"secrets":                  secrets,
+	}, nil
+}

@@ -1,0 +1,239 @@
+// Package apiserver is Podyard's API server: the Kubernetes core API for pods
+// and its companions, served by k8s.io/apiserver over etcd on one HTTPS port
+// with one authentication, authorization and admission chain. Other HTTP
+// dialects hang off the same server and share that chain.
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/podyard/podyard/internal/etcd"
+	"github.com/podyard/podyard/internal/generated/openapi"
+	"github.com/podyard/podyard/internal/pki"
+	"github.com/podyard/podyard/internal/version"
+)
+
+// ImmortalNamespaces exist from the first start and may not be deleted.
+var ImmortalNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+// Options configure a Podyard API server.
+type Options struct {
+	DataDir     string   // credentials, kubeconfig and (embedded) etcd data
+	Listen      string   // host:port of the HTTPS listener; port 0 picks a free one
+	EtcdServers []string // external etcd client URLs; empty runs etcd embedded under DataDir/etcd
+	Logger      *slog.Logger
+
+	// PostStart runs, by name, once the server serves; each gets a privileged
+	// loopback client config and a context cancelled at shutdown. Controllers start here.
+	PostStart map[string]func(ctx context.Context, loopback *rest.Config) error
+}
+
+// Ready is what the server tells once /readyz answers ok.
+type Ready struct {
+	URL        string // https://host:port
+	Kubeconfig string // admin kubeconfig path
+}
+
+// Run serves until ctx is cancelled, then shuts down: in-flight requests
+// finish, then etcd is flushed and closed. ready is called once, when
+// /readyz answers ok.
+func Run(ctx context.Context, o Options, ready func(Ready)) error {
+	log := o.Logger
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("apiserver: listen on %s: %w", o.Listen, err)
+	}
+	defer ln.Close()
+	url := "https://" + dialableAddr(ln.Addr().(*net.TCPAddr))
+
+	host, _, _ := net.SplitHostPort(o.Listen)
+	creds, err := pki.Ensure(o.DataDir, []string{host})
+	if err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	kubeconfig := filepath.Join(o.DataDir, "kubeconfig")
+	if err := creds.WriteKubeconfig(kubeconfig, url); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+
+	etcdServers := o.EtcdServers
+	if len(etcdServers) == 0 {
+		embedded, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(o.DataDir, "etcd"), Logger: log})
+		if err != nil {
+			return fmt.Errorf("apiserver: %w", err)
+		}
+		defer embedded.Close()
+		etcdServers = embedded.ClientURLs()
+	}
+
+	scheme, err := NewScheme()
+	if err != nil {
+		return err
+	}
+	config, err := newConfig(scheme, ln, creds, etcdServers)
+	if err != nil {
+		return err
+	}
+	server, err := config.Complete().New("podyard", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	if err := installAPIs(server, scheme, config.RESTOptionsGetter); err != nil {
+		return err
+	}
+	for name, start := range o.PostStart {
+		start := start
+		if err := server.AddPostStartHook(name, func(hc genericapiserver.PostStartHookContext) error {
+			return start(hc.Context, hc.LoopbackClientConfig)
+		}); err != nil {
+			return fmt.Errorf("apiserver: %w", err)
+		}
+	}
+	if err := server.AddPostStartHook("podyard-ready", func(hc genericapiserver.PostStartHookContext) error {
+		go announceReady(hc.Context, hc.LoopbackClientConfig, func() { ready(Ready{URL: url, Kubeconfig: kubeconfig}) })
+		return nil
+	}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	log.Info("serving", "url", url, "etcd", etcdServers, "dataDir", o.DataDir)
+	if err := server.PrepareRun().RunWithContext(ctx); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	return nil
+}
+
+func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string) (*genericapiserver.RecommendedConfig, error) {
+	c := genericapiserver.NewRecommendedConfig(scheme.Codecs)
+	c.EffectiveVersion = version.Effective()
+
+	serving := genericoptions.NewSecureServingOptions().WithLoopback()
+	serving.Listener = ln
+	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: creds.ServingCertFile, KeyFile: creds.ServingKeyFile}
+	if err := serving.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("apiserver: serving: %w", err)
+	}
+	c.ExternalAddress = ln.Addr().String()
+
+	clientCA, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", creds.CACertFile)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: client CA: %w", err)
+	}
+	if err := c.Authentication.ApplyClientCert(clientCA, c.SecureServing); err != nil {
+		return nil, fmt.Errorf("apiserver: client CA: %w", err)
+	}
+	if c.Authentication.Authenticator, err = newAuthenticator(clientCA, creds.TokensFile); err != nil {
+		return nil, err
+	}
+	if c.Authorization.Authorizer, c.RuleResolver, err = newAuthorizer(); err != nil {
+		return nil, err
+	}
+
+	namer := openapinamer.NewDefinitionNamer(scheme.External)
+	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
+	c.OpenAPIConfig.Info.Title = "Podyard"
+	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	c.OpenAPIV3Config.Info.Title = "Podyard"
+
+	if err := applyStorage(c, scheme, etcdServers); err != nil {
+		return nil, err
+	}
+	if err := applyAdmission(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyStorage stores objects as protobuf under /registry/<resource>/...,
+// the layout kube-apiserver uses, with the watch cache in front.
+func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdServers []string) error {
+	backend := storagebackend.NewDefaultConfig("/registry", nil)
+	backend.Transport.ServerList = etcdServers
+	etcdOptions := genericoptions.NewEtcdOptions(backend)
+	etcdOptions.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
+	resources := serverstorage.NewResourceConfig()
+	resources.EnableVersions(groups...)
+	factory := serverstorage.NewDefaultStorageFactory(
+		etcdOptions.StorageConfig,
+		etcdOptions.DefaultStorageMediaType,
+		scheme.Codecs,
+		serverstorage.NewDefaultResourceEncodingConfigForEffectiveVersion(scheme.Scheme, c.EffectiveVersion),
+		resources,
+		nil,
+	)
+	if err := etcdOptions.ApplyWithStorageFactoryTo(factory, &c.Config); err != nil {
+		return fmt.Errorf("apiserver: etcd: %w", err)
+	}
+	return nil
+}
+
+// applyAdmission installs the admission chain: NamespaceLifecycle refuses
+// objects in missing or terminating namespaces and protects the system ones.
+func applyAdmission(c *genericapiserver.RecommendedConfig) error {
+	client, err := kubernetes.NewForConfig(c.LoopbackClientConfig)
+	if err != nil {
+		return fmt.Errorf("apiserver: loopback client: %w", err)
+	}
+	c.SharedInformerFactory = informers.NewSharedInformerFactory(client, 10*time.Minute)
+	namespaces, err := lifecycle.NewLifecycle(sets.New(ImmortalNamespaces...))
+	if err != nil {
+		return fmt.Errorf("apiserver: admission: %w", err)
+	}
+	namespaces.SetExternalKubeClientSet(client)
+	namespaces.SetExternalKubeInformerFactory(c.SharedInformerFactory)
+	if err := namespaces.ValidateInitialization(); err != nil {
+		return fmt.Errorf("apiserver: admission: %w", err)
+	}
+	c.AdmissionControl = namespaces
+	return nil
+}
+
+// announceReady waits until /readyz answers ok, then calls done.
+func announceReady(ctx context.Context, loopback *rest.Config, done func()) {
+	client, err := rest.HTTPClientFor(loopback)
+	if err != nil {
+		return
+	}
+	_ = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, loopback.Host+"/readyz", nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if ctx.Err() == nil {
+		done()
+	}
+}
+
+// dialableAddr turns a wildcard listen address into one a client can dial.
+func dialableAddr(a *net.TCPAddr) string {
+	if a.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+	}
+	return net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
+}

@@ -1,0 +1,52 @@
+package pod
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+
+	"github.com/podyard/podyard/internal/printers"
+	"github.com/podyard/podyard/internal/registry/store"
+)
+
+// Storage is every REST endpoint under /pods.
+type Storage struct {
+	Pod                 *genericregistry.Store
+	Status              *store.SubresourceREST
+	EphemeralContainers *store.SubresourceREST
+	Binding             *BindingREST
+	Eviction            *EvictionREST
+	Log                 *LogREST
+}
+
+// Resource is the group-resource of pods.
+var Resource = schema.GroupResource{Resource: "pods"}
+
+// NewStorage builds the pod store over etcd and its subresources.
+func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Storage, error) {
+	s := newStrategy(typer)
+	pods, err := store.New(store.Resource{
+		Resource: Resource,
+		Singular: "pod",
+		New:      func() runtime.Object { return &corev1.Pod{} },
+		NewList:  func() runtime.Object { return &corev1.PodList{} },
+		Fields:   SelectableFields,
+		Table:    printers.Pods(),
+		Create:   s,
+		Update:   s,
+		Delete:   s,
+	}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Storage{
+		Pod:                 pods,
+		Status:              store.NewSubresource(pods, statusStrategy{s}),
+		EphemeralContainers: store.NewSubresource(pods, ephemeralStrategy{s}),
+		Binding:             &BindingREST{store: pods},
+		Eviction:            &EvictionREST{store: pods},
+		Log:                 &LogREST{store: pods},
+	}, nil
+}

@@ -1,0 +1,317 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// The suite runs the real podyard binary. TestMain builds it (and, for
+// PODYARD_E2E_ETCD=external, a real etcd server) once into a temp dir.
+var (
+	podyardBin string
+	etcdBin    string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "podyard-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	root := repoRoot()
+	podyardBin = os.Getenv("PODYARD_BIN")
+	if podyardBin == "" {
+		podyardBin = filepath.Join(dir, "podyard")
+		if err := goBuild(root, podyardBin, "./cmd/podyard"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if externalEtcd() {
+		etcdBin = filepath.Join(dir, "etcd")
+		if err := goBuild(root, etcdBin, "./test/etcdserver"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+func externalEtcd() bool { return os.Getenv("PODYARD_E2E_ETCD") == "external" }
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, "..", "..")
+}
+
+func goBuild(root, out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// Server is a running podyard server started by a test.
+type Server struct {
+	t          *testing.T
+	DataDir    string
+	URL        string
+	Kubeconfig string
+	Config     *rest.Config
+	Client     kubernetes.Interface
+	Etcd       *EtcdProcess // non-nil when the server uses an external etcd
+
+	listen string
+	cmd    *exec.Cmd
+	logs   *lockedBuffer
+	done   chan error
+}
+
+type serverOptions struct {
+	dataDir string
+	etcd    *EtcdProcess
+}
+
+// StartServer starts `podyard server` on a free port with a fresh data dir
+// (or the given one) and waits for its ready line. The process is stopped
+// when the test ends.
+func StartServer(t *testing.T) *Server {
+	t.Helper()
+	opts := serverOptions{dataDir: t.TempDir()}
+	if externalEtcd() {
+		opts.etcd = StartEtcd(t)
+	}
+	return startServer(t, opts)
+}
+
+func startServer(t *testing.T, opts serverOptions) *Server {
+	t.Helper()
+	s := &Server{t: t, DataDir: opts.dataDir, Etcd: opts.etcd, listen: "127.0.0.1:0"}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+var readyLine = regexp.MustCompile(`ready at (https://\S+)`)
+
+func (s *Server) start() {
+	t := s.t
+	t.Helper()
+	args := []string{"server", "--data-dir", s.DataDir, "--listen", s.listen}
+	if s.Etcd != nil {
+		args = append(args, "--etcd-servers", s.Etcd.URL)
+	}
+	cmd := exec.Command(podyardBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logs = &lockedBuffer{}
+	cmd.Stderr = s.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start podyard: %v", err)
+	}
+	s.cmd = cmd
+	s.done = make(chan error, 1)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	select {
+	case s.URL = <-urls:
+	case err := <-s.done:
+		t.Fatalf("podyard exited before ready: %v\n%s", err, s.logs.String())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("podyard not ready after 90s\n%s", s.logs.String())
+	}
+	// Restarts reuse the port so clients configured earlier keep working.
+	s.listen = strings.TrimPrefix(s.URL, "https://")
+	s.Kubeconfig = filepath.Join(s.DataDir, "kubeconfig")
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatalf("kubeconfig: %v", err)
+	}
+	cfg.QPS, cfg.Burst = 1000, 2000
+	s.Config = cfg
+	s.Client = kubernetes.NewForConfigOrDie(cfg)
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Errorf("podyard exited uncleanly after SIGTERM: %v\n%s", err, s.logs.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.t.Errorf("podyard did not stop within 60s of SIGTERM\n%s", s.logs.String())
+	}
+	s.cmd = nil
+}
+
+// Restart stops the server and starts it again on the same data dir and port.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.start()
+}
+
+// Logs is what the server wrote to stderr.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Kubectl runs the real kubectl against the server and returns its stdout;
+// it fails the test when kubectl fails.
+func (s *Server) Kubectl(args ...string) string {
+	s.t.Helper()
+	out, errOut, err := s.KubectlResult("", args...)
+	if err != nil {
+		s.t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// KubectlResult runs kubectl with stdin and returns stdout, stderr and the error.
+func (s *Server) KubectlResult(stdin string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "HOME="+s.DataDir)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// EtcdProcess is a real etcd server process started by a test.
+type EtcdProcess struct {
+	URL  string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// StartEtcd starts the etcd server built from its Go module on free ports.
+func StartEtcd(t *testing.T) *EtcdProcess {
+	t.Helper()
+	if etcdBin == "" {
+		etcdBin = filepath.Join(t.TempDir(), "etcd")
+		if err := goBuild(repoRoot(), etcdBin, "./test/etcdserver"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, peer := freeAddr(t), freeAddr(t)
+	e := &EtcdProcess{URL: "http://" + client}
+	logs := &lockedBuffer{}
+	e.cmd = exec.Command(etcdBin,
+		"--name", "e2e",
+		"--data-dir", t.TempDir(),
+		"--listen-client-urls", e.URL, "--advertise-client-urls", e.URL,
+		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
+		"--initial-cluster", "e2e=http://"+peer,
+	)
+	e.cmd.Stdout, e.cmd.Stderr = logs, logs
+	if err := e.cmd.Start(); err != nil {
+		t.Fatalf("start etcd: %v", err)
+	}
+	e.done = make(chan error, 1)
+	go func() { e.done <- e.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.done:
+		case <-time.After(30 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-e.done
+		}
+	})
+	c := e.Client(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := c.Get(ctx, "health")
+		cancel()
+		if err == nil {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd not ready: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Client is an etcd v3 client of the process.
+func (e *EtcdProcess) Client(t *testing.T) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
