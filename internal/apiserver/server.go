@@ -78,7 +78,11 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 
 	etcdServers := o.EtcdServers
 	if len(etcdServers) == 0 {
-		embedded, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(o.DataDir, "etcd"), Logger: log})
+		embedded, err := etcd.Start(ctx, etcd.Config{
+			DataDir: filepath.Join(o.DataDir, "etcd"),
+			Logger:  log,
+			TLS:     etcd.TLS{CertFile: creds.EtcdServerCertFile, KeyFile: creds.EtcdServerKeyFile, TrustedCAFile: creds.CACertFile},
+		})
 		if err != nil {
 			return fmt.Errorf("apiserver: %w", err)
 		}
@@ -90,7 +94,11 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return err
 	}
-	config, err := newConfig(scheme, ln, creds, etcdServers)
+	var etcdTLS etcd.TLS
+	if len(o.EtcdServers) == 0 {
+		etcdTLS = etcd.TLS{CertFile: creds.EtcdClientCertFile, KeyFile: creds.EtcdClientKeyFile, TrustedCAFile: creds.CACertFile}
+	}
+	config, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS)
 	if err != nil {
 		return err
 	}
@@ -122,7 +130,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	return nil
 }
 
-func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string) (*genericapiserver.RecommendedConfig, error) {
+func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS) (*genericapiserver.RecommendedConfig, error) {
 	c := genericapiserver.NewRecommendedConfig(scheme.Codecs)
 	c.EffectiveVersion = version.Effective()
 
@@ -154,7 +162,7 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
 	c.OpenAPIV3Config.Info.Title = "Podyard"
 
-	if err := applyStorage(c, scheme, etcdServers); err != nil {
+	if err := applyStorage(c, scheme, etcdServers, etcdTLS); err != nil {
 		return nil, err
 	}
 	if err := applyAdmission(c); err != nil {
@@ -165,9 +173,10 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 
 // applyStorage stores objects as protobuf under /registry/<resource>/...,
 // the layout kube-apiserver uses, with the watch cache in front.
-func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdServers []string) error {
+func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdServers []string, tls etcd.TLS) error {
 	backend := storagebackend.NewDefaultConfig("/registry", nil)
 	backend.Transport.ServerList = etcdServers
+	backend.Transport.CertFile, backend.Transport.KeyFile, backend.Transport.TrustedCAFile = tls.CertFile, tls.KeyFile, tls.TrustedCAFile
 	etcdOptions := genericoptions.NewEtcdOptions(backend)
 	etcdOptions.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
 	resources := serverstorage.NewResourceConfig()

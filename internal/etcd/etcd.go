@@ -1,0 +1,133 @@
+// Package etcd runs etcd inside the Podyard process: the default storage
+// when no external etcd cluster is named.
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// Config configures an embedded etcd member.
+type Config struct {
+	DataDir string // WAL and snapshots; reused across restarts
+	Logger  *slog.Logger
+	// StartTimeout bounds how long etcd may take to become ready (default 60 s,
+	// a large WAL replays slowly).
+	StartTimeout time.Duration
+	// TLS secures the client port: etcd serves with CertFile and accepts only
+	// clients with a certificate signed by TrustedCAFile. Without it, any
+	// local user could read every secret in etcd.
+	TLS TLS
+}
+
+// TLS names PEM files.
+type TLS struct {
+	CertFile, KeyFile, TrustedCAFile string
+}
+
+// Server is a running single-member etcd.
+type Server struct {
+	etcd *embed.Etcd
+	log  *slog.Logger
+}
+
+// Start runs a single-member etcd on loopback ports chosen now. The peer
+// port only listens on loopback and is never dialled by a single member. The ports
+// may differ from the last start: a single member never dials its own peer
+// URL, and clients learn the client URL from ClientURLs.
+func Start(ctx context.Context, c Config) (*Server, error) {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = time.Minute
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("etcd: data dir: %w", err)
+	}
+	clientURL, err := freeLoopbackURL(c.TLS.CertFile != "")
+	if err != nil {
+		return nil, err
+	}
+	peerURL, err := freeLoopbackURL(false)
+	if err != nil {
+		return nil, err
+	}
+
+	cfg := embed.NewConfig()
+	cfg.Name = "podyard"
+	cfg.Dir = c.DataDir
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*clientURL}, []url.URL{*clientURL}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peerURL}, []url.URL{*peerURL}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	if c.TLS.CertFile != "" {
+		cfg.ClientTLSInfo.CertFile, cfg.ClientTLSInfo.KeyFile = c.TLS.CertFile, c.TLS.KeyFile
+		cfg.ClientTLSInfo.TrustedCAFile = c.TLS.TrustedCAFile
+		cfg.ClientTLSInfo.ClientCertAuth = true
+	}
+	// etcd logs through zap; keep it to warnings on stderr so Podyard's own
+	// structured log stays readable.
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{"stderr"}
+	// The API server compacts every 5 minutes itself, as kube-apiserver does.
+	cfg.AutoCompactionRetention = "0"
+
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: start in %s: %w", c.DataDir, err)
+	}
+	timer := time.NewTimer(c.StartTimeout)
+	defer timer.Stop()
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("etcd: failed while starting: %w", err)
+	case <-timer.C:
+		e.Close()
+		return nil, fmt.Errorf("etcd: not ready after %s", c.StartTimeout)
+	case <-ctx.Done():
+		e.Close()
+		return nil, fmt.Errorf("etcd: start: %w", ctx.Err())
+	}
+	c.Logger.Info("embedded etcd ready", "clientURL", clientURL.String(), "dataDir", c.DataDir)
+	return &Server{etcd: e, log: c.Logger}, nil
+}
+
+// ClientURLs are the URLs clients reach this member at.
+func (s *Server) ClientURLs() []string {
+	urls := make([]string, 0, len(s.etcd.Config().AdvertiseClientUrls))
+	for _, u := range s.etcd.Config().AdvertiseClientUrls {
+		urls = append(urls, u.String())
+	}
+	return urls
+}
+
+// Close stops etcd after its pending writes are on disk.
+func (s *Server) Close() {
+	s.etcd.Close()
+	s.log.Info("embedded etcd stopped")
+}
+
+func freeLoopbackURL(tls bool) (*url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("etcd: pick a free port: %w", err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return nil, fmt.Errorf("etcd: pick a free port: %w", err)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return &url.URL{Scheme: scheme, Host: addr}, nil
+}
