@@ -179,6 +179,9 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 	backend.Transport.CertFile, backend.Transport.KeyFile, backend.Transport.TrustedCAFile = tls.CertFile, tls.KeyFile, tls.TrustedCAFile
 	etcdOptions := genericoptions.NewEtcdOptions(backend)
 	etcdOptions.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
+	// There is no garbage collector yet: with this on, propagationPolicy
+	// Foreground or Orphan would add finalizers nothing ever removes.
+	etcdOptions.EnableGarbageCollection = false
 	resources := serverstorage.NewResourceConfig()
 	resources.EnableVersions(groups...)
 	factory := serverstorage.NewDefaultStorageFactory(

@@ -34,6 +34,82 @@ func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
+// tester is what the harness needs of a test; *testing.T has it, and so has
+// suiteTester, which owns the servers shared by the whole package.
+type tester interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
+// suiteTester backs the shared server: failures before any test runs abort
+// the suite, cleanups run after the last test.
+type suiteTester struct {
+	mu       sync.Mutex
+	cleanups []func()
+	dirs     []string
+}
+
+func (*suiteTester) Helper() {}
+func (*suiteTester) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("shared e2e server: "+format, args...))
+}
+func (*suiteTester) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "shared e2e server: "+format+"\n", args...)
+}
+func (*suiteTester) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func (s *suiteTester) Cleanup(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, f)
+}
+func (s *suiteTester) TempDir() string {
+	dir, err := os.MkdirTemp("", "podyard-e2e")
+	if err != nil {
+		s.Fatalf("%v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dirs = append(s.dirs, dir)
+	return dir
+}
+func (s *suiteTester) finish() {
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
+	}
+	for _, d := range s.dirs {
+		os.RemoveAll(d)
+	}
+}
+
+var (
+	suite      = &suiteTester{}
+	sharedOnce sync.Once
+	shared     *Server
+)
+
+// Shared returns the server most tests share (each in its own namespace),
+// started on first use and stopped after the last test: one etcd and one
+// server instead of one per test keeps the suite fast.
+func Shared(t *testing.T) *Server {
+	t.Helper()
+	sharedOnce.Do(func() { shared = StartServer(suite) })
+	if shared == nil {
+		t.Fatal("the shared server failed to start")
+	}
+	return shared.For(t)
+}
+
+// For returns a view of s whose failures are reported to t.
+func (s *Server) For(t *testing.T) *Server {
+	view := *s
+	view.t = t
+	return &view
+}
+
 func runMain(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "podyard-e2e-bin")
 	if err != nil {
@@ -57,6 +133,7 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 	}
+	defer suite.finish()
 	return m.Run()
 }
 
@@ -78,7 +155,7 @@ func goBuild(root, out, pkg string) error {
 
 // Server is a running podyard server started by a test.
 type Server struct {
-	t          *testing.T
+	t          tester
 	DataDir    string
 	URL        string
 	Kubeconfig string
@@ -100,7 +177,7 @@ type serverOptions struct {
 // StartServer starts `podyard server` on a free port with a fresh data dir
 // (or the given one) and waits for its ready line. The process is stopped
 // when the test ends.
-func StartServer(t *testing.T) *Server {
+func StartServer(t tester) *Server {
 	t.Helper()
 	opts := serverOptions{dataDir: t.TempDir()}
 	if externalEtcd() {
@@ -109,7 +186,7 @@ func StartServer(t *testing.T) *Server {
 	return startServer(t, opts)
 }
 
-func startServer(t *testing.T, opts serverOptions) *Server {
+func startServer(t tester, opts serverOptions) *Server {
 	t.Helper()
 	s := &Server{t: t, DataDir: opts.dataDir, Etcd: opts.etcd, listen: "127.0.0.1:0"}
 	s.start()
@@ -129,7 +206,7 @@ func (s *Server) start() {
 	cmd := exec.Command(podyardBin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	s.logs = &lockedBuffer{}
 	cmd.Stderr = s.logs
@@ -229,12 +306,12 @@ type EtcdProcess struct {
 }
 
 // StartEtcd starts the etcd server built from its Go module on free ports.
-func StartEtcd(t *testing.T) *EtcdProcess {
+func StartEtcd(t tester) *EtcdProcess {
 	t.Helper()
 	if etcdBin == "" {
 		etcdBin = filepath.Join(t.TempDir(), "etcd")
 		if err := goBuild(repoRoot(), etcdBin, "./test/etcdserver"); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v", err)
 		}
 	}
 	client, peer := freeAddr(t), freeAddr(t)
@@ -279,21 +356,21 @@ func StartEtcd(t *testing.T) *EtcdProcess {
 }
 
 // Client is an etcd v3 client of the process.
-func (e *EtcdProcess) Client(t *testing.T) *clientv3.Client {
+func (e *EtcdProcess) Client(t tester) *clientv3.Client {
 	t.Helper()
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL}, DialTimeout: 5 * time.Second})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t tester) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	defer l.Close()
 	return l.Addr().String()
