@@ -16,8 +16,9 @@ import (
 
 // LogBackend streams a container's log from wherever the container runs
 // (the node agent). The API server resolves the pod and container first.
+// The result is a streaming object such as genericrest.LocationStreamer.
 type LogBackend interface {
-	ContainerLog(ctx context.Context, pod *corev1.Pod, opts *corev1.PodLogOptions) (rest.ResourceStreamer, error)
+	ContainerLog(ctx context.Context, pod *corev1.Pod, opts *corev1.PodLogOptions) (runtime.Object, error)
 }
 
 // LogREST serves GET /pods/{name}/log.

@@ -31,8 +31,8 @@ func newStrategy(typer runtime.ObjectTyper) strategy {
 }
 
 func (strategy) NamespaceScoped() bool          { return true }
-func (strategy) AllowCreateOnUpdate() bool      { return false }
-func (strategy) AllowUnconditionalUpdate() bool { return true }
+func (strategy) AllowCreateOnUpdate(context.Context) bool      { return false }
+func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
 func (strategy) Canonicalize(runtime.Object)    {}
 
 func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {

@@ -78,11 +78,11 @@ func (Strategy[T]) WarningsOnUpdate(context.Context, runtime.Object, runtime.Obj
 	return nil
 }
 func (Strategy[T]) Canonicalize(runtime.Object) {}
-func (s Strategy[T]) AllowCreateOnUpdate() bool { return s.CreateOnUpdate }
+func (s Strategy[T]) AllowCreateOnUpdate(context.Context) bool { return s.CreateOnUpdate }
 
 // AllowUnconditionalUpdate is true as in kube-apiserver: a PUT without
 // resourceVersion overwrites; with one it is checked (409 when stale).
-func (Strategy[T]) AllowUnconditionalUpdate() bool { return true }
+func (Strategy[T]) AllowUnconditionalUpdate(context.Context) bool { return true }
 
 func (s Strategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	if len(s.ResetFields) == 0 {
