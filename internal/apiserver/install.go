@@ -6,6 +6,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
@@ -79,22 +80,41 @@ func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter) (map[string]res
 		return nil, err
 	}
 	return map[string]rest.Storage{
-		"pods":                     pods.Pod,
+		"pods":                     kubectlNames(pods.Pod, []string{"po"}, "all"),
 		"pods/status":              pods.Status,
 		"pods/ephemeralcontainers": pods.EphemeralContainers,
 		"pods/binding":             pods.Binding,
 		"pods/eviction":            pods.Eviction,
 		"pods/log":                 pods.Log,
-		"namespaces":               namespaces.Namespace,
+		"namespaces":               namespaces.Namespace, // short name "ns" on the type
 		"namespaces/status":        namespaces.Status,
 		"namespaces/finalize":      namespaces.Finalize,
-		"nodes":                    nodes.Node,
+		"nodes":                    kubectlNames(nodes.Node, []string{"no"}),
 		"nodes/status":             nodes.Status,
-		"services":                 services.Service,
+		"services":                 kubectlNames(services.Service, []string{"svc"}, "all"),
 		"services/status":          services.Status,
-		"events":                   events,
-		"serviceaccounts":          serviceAccounts,
-		"configmaps":               configMaps,
+		"events":                   kubectlNames(events, []string{"ev"}),
+		"serviceaccounts":          kubectlNames(serviceAccounts, []string{"sa"}),
+		"configmaps":               kubectlNames(configMaps, []string{"cm"}),
 		"secrets":                  secrets,
 	}, nil
 }
+
+// namedStore adds the short names and categories kubectl resolves
+// ("kubectl get po", "kubectl get all") to a store.
+type namedStore struct {
+	*genericregistry.Store
+	shortNames, categories []string
+}
+
+func kubectlNames(s *genericregistry.Store, shortNames []string, categories ...string) *namedStore {
+	return &namedStore{Store: s, shortNames: shortNames, categories: categories}
+}
+
+func (s *namedStore) ShortNames() []string { return s.shortNames }
+func (s *namedStore) Categories() []string { return s.categories }
+
+var (
+	_ rest.ShortNamesProvider = &namedStore{}
+	_ rest.CategoriesProvider = &namedStore{}
+)

@@ -52,8 +52,10 @@ func NewScheme() (*Scheme, error) {
 	for _, gv := range groups {
 		registerAsInternal(s, gv)
 	}
-	if err := s.SetVersionPriority(groups...); err != nil {
-		return nil, fmt.Errorf("scheme: %w", err)
+	for _, gv := range groups {
+		if err := s.SetVersionPriority(gv); err != nil {
+			return nil, fmt.Errorf("scheme: %w", err)
+		}
 	}
 	if err := addFieldLabelConversions(s); err != nil {
 		return nil, fmt.Errorf("scheme: %w", err)

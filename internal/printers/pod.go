@@ -188,4 +188,3 @@ func readinessGates(pod *corev1.Pod) string {
 	}
 	return fmt.Sprintf("%d/%d", met, len(pod.Spec.ReadinessGates))
 }
-

@@ -39,6 +39,9 @@ type REST struct {
 	*genericregistry.Store
 }
 
+// ShortNames lets kubectl resolve "ns".
+func (r *REST) ShortNames() []string { return []string{"ns"} }
+
 // NewStorage builds the namespace store.
 func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Storage, error) {
 	s := store.NewStrategy[*corev1.Namespace](typer, false)

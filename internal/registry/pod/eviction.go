@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -22,6 +23,12 @@ type EvictionREST struct {
 
 func (r *EvictionREST) New() runtime.Object { return &policyv1.Eviction{} }
 func (r *EvictionREST) Destroy()            {}
+
+// GroupVersionKind tells the installer the body is a policy/v1 Eviction
+// although the endpoint lives in the core group.
+func (r *EvictionREST) GroupVersionKind(schema.GroupVersion) schema.GroupVersionKind {
+	return policyv1.SchemeGroupVersion.WithKind("Eviction")
+}
 
 func (r *EvictionREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
 	eviction := obj.(*policyv1.Eviction)
@@ -51,4 +58,7 @@ func (r *EvictionREST) Create(ctx context.Context, name string, obj runtime.Obje
 	return &metav1.Status{Status: metav1.StatusSuccess, Code: 201}, nil
 }
 
-var _ rest.NamedCreater = &EvictionREST{}
+var (
+	_ rest.NamedCreater             = &EvictionREST{}
+	_ rest.GroupVersionKindProvider = &EvictionREST{}
+)

@@ -30,10 +30,10 @@ func newStrategy(typer runtime.ObjectTyper) strategy {
 	return strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator}
 }
 
-func (strategy) NamespaceScoped() bool          { return true }
+func (strategy) NamespaceScoped() bool                         { return true }
 func (strategy) AllowCreateOnUpdate(context.Context) bool      { return false }
 func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
-func (strategy) Canonicalize(runtime.Object)    {}
+func (strategy) Canonicalize(runtime.Object)                   {}
 
 func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return map[fieldpath.APIVersion]*fieldpath.Set{"v1": fieldpath.NewSet(fieldpath.MakePathOrDie("status"))}

@@ -77,7 +77,7 @@ func (Strategy[T]) WarningsOnCreate(context.Context, runtime.Object) []string { 
 func (Strategy[T]) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
 	return nil
 }
-func (Strategy[T]) Canonicalize(runtime.Object) {}
+func (Strategy[T]) Canonicalize(runtime.Object)                {}
 func (s Strategy[T]) AllowCreateOnUpdate(context.Context) bool { return s.CreateOnUpdate }
 
 // AllowUnconditionalUpdate is true as in kube-apiserver: a PUT without

@@ -323,4 +323,3 @@ func ValidateEviction(e *policyv1.Eviction) field.ErrorList {
 	}
 	return errs
 }
-
