@@ -116,9 +116,9 @@ func TestGracefulDeletion(t *testing.T) {
 	t.Run("preconditions", func(t *testing.T) {
 		created := createPods(t, s.Client, ns, "pre", 1, nil)[0]
 		err := pods.Delete(ctx, "pre-0", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr.To(types.UID("wrong"))}})
-		wantStatus(t, "uid precondition", err, 409, "Precondition failed: UID in precondition: wrong")
+		wantStatus(t, "uid precondition", err, 409, "the UID in the precondition (wrong) does not match")
 		err = pods.Delete(ctx, "pre-0", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: ptr.To("1")}})
-		wantStatus(t, "resourceVersion precondition", err, 409, "Precondition failed")
+		wantStatus(t, "resourceVersion precondition", err, 409, "the ResourceVersion in the precondition (1) does not match")
 		if gone(s, ns, "pre-0") {
 			t.Fatal("a failed precondition deleted the pod")
 		}

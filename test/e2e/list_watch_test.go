@@ -286,6 +286,10 @@ func TestWatch(t *testing.T) {
 	}
 	for _, want := range []watch.EventType{watch.Added, watch.Modified, watch.Deleted} {
 		ev := nextEvent(t, w)
+		if p := ev.Object.(*corev1.Pod); want == watch.Deleted && ev.Type == watch.Modified && p.DeletionTimestamp != nil {
+			// As in kube-apiserver, a pod on no node is first marked deleted (grace 0), then removed.
+			ev = nextEvent(t, w)
+		}
 		if ev.Type != want || ev.Object.(*corev1.Pod).Name != "new" {
 			t.Fatalf("got %s %s, want %s new", ev.Type, ev.Object.(*corev1.Pod).Name, want)
 		}

@@ -115,7 +115,7 @@ func TestPodValidationErrors(t *testing.T) {
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
 				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
 			}
-		}, []string{"spec.containers[0].resources.requests: Invalid value", "must be less than or equal to cpu limit"}},
+		}, []string{"spec.containers[0].resources.requests[cpu]: Invalid value", "must be less than or equal to cpu limit"}},
 		{"mount of a missing volume", func(p *corev1.Pod) {
 			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
 		}, []string{`spec.containers[0].volumeMounts[0].name: Not found: "data"`}},
@@ -276,7 +276,7 @@ func TestPodDryRun(t *testing.T) {
 		t.Errorf("dry-run update/patch/delete changed the pod: %v %v", after, err)
 	}
 	_, err = s.Client.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").Param("dryRun", "Sometimes").Body(newPod("x", nil)).Do(ctx).Get()
-	wantStatus(t, "unknown dryRun value", err, 400, "dryRun")
+	wantStatus(t, "unknown dryRun value", err, 422, "dryRun: Unsupported value")
 }
 
 func TestPodFieldValidation(t *testing.T) {
@@ -312,7 +312,7 @@ func TestPodFieldValidation(t *testing.T) {
 		t.Errorf("Ignore: %v, warnings %q", res.Error(), warnings)
 	}
 	res, _ = post("bad", "Sloppy")
-	wantStatus(t, "unknown fieldValidation", res.Error(), 400, "fieldValidation")
+	wantStatus(t, "unknown fieldValidation", res.Error(), 422, "fieldValidation: Unsupported value")
 	// Duplicate fields are unknown-field-like errors under Strict too.
 	dup := []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"dup","name":"dup2"},"spec":{"containers":[{"name":"c","image":"busybox:1"}]}}`)
 	err := s.Client.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").Param("fieldValidation", "Strict").

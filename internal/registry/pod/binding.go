@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
+	storeerr "k8s.io/apiserver/pkg/storage/errors"
 	"k8s.io/apiserver/pkg/storage"
 
 	"github.com/podyard/podyard/internal/apis/core/validation"
@@ -54,10 +55,7 @@ func (r *BindingREST) Create(ctx context.Context, name string, obj runtime.Objec
 			return pod, nil
 		}), dryRun, nil)
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(Resource, name)
-		}
-		return nil, err
+		return nil, storeerr.InterpretUpdateError(err, Resource, name)
 	}
 	return &metav1.Status{Status: metav1.StatusSuccess, Code: 201}, nil
 }

@@ -126,6 +126,18 @@ func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Objec
 	newPod.Generation = oldPod.Generation
 	newPod.DeletionTimestamp = oldPod.DeletionTimestamp
 	newPod.OwnerReferences = oldPod.OwnerReferences
+	syncPodIPs(&newPod.Status)
+}
+
+// syncPodIPs fills podIP from podIPs or the reverse, so a client that sets
+// only one (as older agents do) still leaves both consistent.
+func syncPodIPs(s *corev1.PodStatus) {
+	switch {
+	case s.PodIP != "" && len(s.PodIPs) == 0:
+		s.PodIPs = []corev1.PodIP{{IP: s.PodIP}}
+	case s.PodIP == "" && len(s.PodIPs) > 0:
+		s.PodIP = s.PodIPs[0].IP
+	}
 }
 
 func (statusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {

@@ -145,6 +145,9 @@ func ValidatePodStatusUpdate(pod, old *corev1.Pod) field.ErrorList {
 	for i, ip := range s.PodIPs {
 		errs = append(errs, ipAddress(ip.IP, statusPath.Child("podIPs").Index(i).Child("ip"))...)
 	}
+	if len(s.PodIPs) > 0 && s.PodIPs[0].IP != s.PodIP {
+		errs = append(errs, field.Invalid(statusPath.Child("podIPs").Index(0).Child("ip"), s.PodIPs[0].IP, "must be equal to `podIP`"))
+	}
 	if s.HostIP != "" {
 		errs = append(errs, ipAddress(s.HostIP, statusPath.Child("hostIP"))...)
 	}
