@@ -193,7 +193,9 @@ func TestListPaginationAndResourceVersion(t *testing.T) {
 		t.Errorf("get at rv 0: %v", err)
 	}
 	future, _ := strconv.ParseInt(consistent.ResourceVersion, 10, 64)
-	_, err = pods.List(ctx, metav1.ListOptions{ResourceVersion: strconv.FormatInt(future+1_000_000, 10), ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	// MaxRetries(0): client-go would otherwise retry the 504 (it carries Retry-After) ten times.
+	err = s.Client.CoreV1().RESTClient().Get().Namespace(ns).Resource("pods").MaxRetries(0).
+		Param("resourceVersion", strconv.FormatInt(future+1_000_000, 10)).Param("resourceVersionMatch", "NotOlderThan").Do(ctx).Error()
 	wantStatus(t, "too new a resourceVersion", err, 504, "Too large resource version")
 }
 

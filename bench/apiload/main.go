@@ -1,0 +1,413 @@
+// Command apiload measures Podyard's Kubernetes API: pod creates per second
+// with 1 and 32 clients, create latency at a steady 100/s, listing 10,000
+// pods (from the watch cache and as a consistent read) and watch delivery to
+// 100 watchers. It prints medians and percentiles, next to a same-run
+// baseline: an authenticated GET /readyz, the server's floor without storage.
+//
+// Without --kubeconfig it starts `podyard server` (--podyard) on a fresh
+// data dir and a free port, and stops it at the end.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+type config struct {
+	podyard, kubeconfig string
+	runs                int
+	createsPerRun       int
+	listPods            int
+	listRuns            int
+	watchers            int
+	watchEvents         int
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.podyard, "podyard", "bin/podyard", "podyard binary to start when --kubeconfig is empty")
+	flag.StringVar(&c.kubeconfig, "kubeconfig", "", "measure a running server instead of starting one")
+	flag.IntVar(&c.runs, "runs", 3, "runs of each create-rate measurement (the median is reported)")
+	flag.IntVar(&c.createsPerRun, "creates", 2000, "pods created per create-rate run")
+	flag.IntVar(&c.listPods, "list-pods", 10000, "pods in the namespace that is listed")
+	flag.IntVar(&c.listRuns, "list-runs", 15, "lists per list measurement")
+	flag.IntVar(&c.watchers, "watchers", 100, "concurrent watchers")
+	flag.IntVar(&c.watchEvents, "watch-events", 300, "pods created while watchers watch")
+	flag.Parse()
+	if err := run(context.Background(), c); err != nil {
+		fmt.Fprintln(os.Stderr, "apiload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c config) error {
+	kubeconfig := c.kubeconfig
+	if kubeconfig == "" {
+		stop, path, err := startServer(ctx, c.podyard)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		kubeconfig = path
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.QPS = -1 // no client-side rate limit: measure the server
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	for _, ns := range []string{"bench-create", "bench-paced", "bench-list", "bench-watch"} {
+		if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("namespace %s: %w", ns, err)
+		}
+	}
+	fmt.Printf("Podyard API benchmark, %s, GOMAXPROCS=%s\n\n", time.Now().UTC().Format(time.RFC3339), gomaxprocs())
+	fmt.Printf("%-44s %12s %12s %12s\n", "measurement", "median", "p99", "samples")
+
+	baseline1, err := readyzRate(ctx, client, 1, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	baseline32, err := readyzRate(ctx, client, 32, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	row("baseline: GET /readyz/s, 1 client", baseline1, 0, 1, "/s")
+	row("baseline: GET /readyz/s, 32 clients", baseline32, 0, 1, "/s")
+
+	for _, clients := range []int{1, 32} {
+		var rates []float64
+		for r := range c.runs {
+			rate, err := createRate(ctx, client, "bench-create", fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
+			if err != nil {
+				return err
+			}
+			rates = append(rates, rate)
+		}
+		row(fmt.Sprintf("pod creates/s, %d client(s)", clients), median(rates), 0, len(rates), "/s")
+	}
+
+	lat, err := pacedCreates(ctx, client, "bench-paced", 100, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	row("create latency at 100 creates/s", pct(lat, 50), pct(lat, 99), len(lat), "ms")
+
+	if err := fill(ctx, client, "bench-list", c.listPods); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		name string
+		opts metav1.ListOptions
+	}{
+		{fmt.Sprintf("list %d pods, watch cache (rv=0)", c.listPods), metav1.ListOptions{ResourceVersion: "0"}},
+		{fmt.Sprintf("list %d pods, consistent read", c.listPods), metav1.ListOptions{}},
+	} {
+		for _, ct := range []string{"protobuf", "json"} {
+			lat, err := listLatency(ctx, cfg, "bench-list", l.opts, ct, c.listRuns)
+			if err != nil {
+				return err
+			}
+			row(l.name+", "+ct, pct(lat, 50), pct(lat, 99), len(lat), "ms")
+		}
+	}
+
+	fromAck, fromSend, err := watchDelivery(ctx, cfg, client, "bench-watch", c.watchers, c.watchEvents)
+	if err != nil {
+		return err
+	}
+	row(fmt.Sprintf("watch delivery, %d watchers, after commit", c.watchers), pct(fromAck, 50), pct(fromAck, 99), len(fromAck), "ms")
+	row(fmt.Sprintf("watch delivery, %d watchers, from send", c.watchers), pct(fromSend, 50), pct(fromSend, 99), len(fromSend), "ms")
+	return nil
+}
+
+func row(name string, median, p99 float64, samples int, unit string) {
+	p := "-"
+	if p99 > 0 {
+		p = fmt.Sprintf("%.1f %s", p99, unit)
+	}
+	fmt.Printf("%-44s %12s %12s %12d\n", name, fmt.Sprintf("%.1f %s", median, unit), p, samples)
+}
+
+// startServer runs podyard on a temp dir and returns its kubeconfig.
+func startServer(ctx context.Context, bin string) (func(), string, error) {
+	dir, err := os.MkdirTemp("", "podyard-bench")
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.CommandContext(ctx, bin, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("start %s: %w", bin, err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	ready := regexp.MustCompile(`ready at https://`)
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if ready.MatchString(sc.Text()) {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return stop, filepath.Join(dir, "kubeconfig"), nil
+		}
+	}
+	stop()
+	return nil, "", fmt.Errorf("podyard exited before it was ready")
+}
+
+func readyzRate(ctx context.Context, client kubernetes.Interface, clients int, d time.Duration) (float64, error) {
+	var n atomic.Int64
+	var firstErr error
+	var once sync.Once
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := client.CoreV1().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error(); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds(), firstErr
+}
+
+func benchPod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "bench", "tier": "load"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "app", Image: "busybox:1.36", Command: []string{"sleep", "3600"},
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+		}}},
+	}
+}
+
+// createRate creates n pods with the given number of concurrent clients.
+func createRate(ctx context.Context, client kubernetes.Interface, ns, prefix string, clients, n int) (float64, error) {
+	var next atomic.Int64
+	errs := make(chan error, clients)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if _, err := client.CoreV1().Pods(ns).Create(ctx, benchPod(prefix+"-"+strconv.FormatInt(i, 10)), metav1.CreateOptions{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		return 0, fmt.Errorf("create: %w", err)
+	default:
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+// pacedCreates creates at a steady rate and returns each create's latency in ms.
+func pacedCreates(ctx context.Context, client kubernetes.Interface, ns string, perSecond int, d time.Duration) ([]float64, error) {
+	total := int(d.Seconds()) * perSecond
+	lat := make([]float64, total)
+	errs := make(chan error, total)
+	interval := time.Second / time.Duration(perSecond)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range total {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			if _, err := client.CoreV1().Pods(ns).Create(ctx, benchPod("paced-"+strconv.Itoa(i)), metav1.CreateOptions{}); err != nil {
+				errs <- err
+				return
+			}
+			lat[i] = ms(time.Since(t))
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, fmt.Errorf("paced create: %w", err)
+	default:
+	}
+	return lat, nil
+}
+
+func fill(ctx context.Context, client kubernetes.Interface, ns string, n int) error {
+	_, err := createRate(ctx, client, ns, "list", 32, n)
+	return err
+}
+
+// listLatency lists the namespace and reads the whole response, runs times.
+func listLatency(ctx context.Context, cfg *rest.Config, ns string, opts metav1.ListOptions, contentType string, runs int) ([]float64, error) {
+	c := rest.CopyConfig(cfg)
+	if contentType == "json" {
+		c.ContentType, c.AcceptContentTypes = "application/json", "application/json"
+	}
+	client, err := kubernetes.NewForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	var lat []float64
+	for range runs {
+		t := time.Now()
+		list, err := client.CoreV1().Pods(ns).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
+		lat = append(lat, ms(time.Since(t)))
+		if len(list.Items) == 0 {
+			return nil, fmt.Errorf("list returned no pods")
+		}
+	}
+	return lat, nil
+}
+
+// watchDelivery opens watchers, creates pods one at a time at a modest
+// pace, and returns how long after the create was acknowledged (and after
+// it was sent) each watcher saw each pod.
+func watchDelivery(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, ns string, watchers, events int) (fromAck, fromSend []float64, err error) {
+	type times struct{ sent, acked time.Time }
+	var mu sync.Mutex
+	created := map[string]times{}
+	received := make([][]struct {
+		name string
+		at   time.Time
+	}, watchers)
+
+	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var wg sync.WaitGroup
+	for w := range watchers {
+		// Spread watchers over a few connections, as separate clients would be.
+		c := rest.CopyConfig(cfg)
+		c.UserAgent = fmt.Sprintf("watcher-%d", w%8)
+		wc, err := kubernetes.NewForConfig(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		wi, err := wc.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+		if err != nil {
+			return nil, nil, fmt.Errorf("watch: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer wi.Stop()
+			for ev := range wi.ResultChan() {
+				if ev.Type != watch.Added {
+					continue
+				}
+				p := ev.Object.(*corev1.Pod)
+				received[w] = append(received[w], struct {
+					name string
+					at   time.Time
+				}{p.Name, time.Now()})
+				if len(received[w]) == events {
+					return
+				}
+			}
+		}()
+	}
+	for i := range events {
+		name := "w-" + strconv.Itoa(i)
+		sent := time.Now()
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, benchPod(name), metav1.CreateOptions{}); err != nil {
+			return nil, nil, err
+		}
+		mu.Lock()
+		created[name] = times{sent, time.Now()}
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		return nil, nil, fmt.Errorf("watchers did not see all %d pods", events)
+	}
+	for _, rs := range received {
+		for _, r := range rs {
+			t := created[r.name]
+			fromAck = append(fromAck, max(0, ms(r.at.Sub(t.acked))))
+			fromSend = append(fromSend, ms(r.at.Sub(t.sent)))
+		}
+	}
+	return fromAck, fromSend, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(v []float64) float64 { return pct(v, 50) }
+
+// pct is the nearest-rank percentile.
+func pct(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func gomaxprocs() string {
+	if v := os.Getenv("GOMAXPROCS"); v != "" {
+		return v
+	}
+	return "default"
+}
+
