@@ -141,6 +141,9 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 		return nil, fmt.Errorf("apiserver: serving: %w", err)
 	}
 	c.ExternalAddress = ln.Addr().String()
+	// On shutdown, end watches (clients re-list elsewhere or after the
+	// restart) instead of waiting for them until the shutdown timeout.
+	c.ShutdownWatchTerminationGracePeriod = 5 * time.Second
 
 	clientCA, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", creds.CACertFile)
 	if err != nil {

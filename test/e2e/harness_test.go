@@ -204,6 +204,7 @@ func (s *Server) start() {
 		args = append(args, "--etcd-servers", s.Etcd.URL)
 	}
 	cmd := exec.Command(podyardBin, args...)
+	cmd.SysProcAttr = dieWithTest()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatalf("%v", err)
@@ -325,6 +326,7 @@ func StartEtcd(t tester) *EtcdProcess {
 		"--initial-cluster", "e2e=http://"+peer,
 	)
 	e.cmd.Stdout, e.cmd.Stderr = logs, logs
+	e.cmd.SysProcAttr = dieWithTest()
 	if err := e.cmd.Start(); err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
@@ -391,4 +393,10 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// dieWithTest makes a child process get SIGKILL if the test binary dies
+// (a timeout panic, a kill), so no server outlives its test.
+func dieWithTest() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

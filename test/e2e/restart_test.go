@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apiserver/pkg/storage/etcd3"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 )
@@ -162,12 +163,28 @@ func TestCompactedResourceVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	rev, _ := strconv.ParseInt(latest.ResourceVersion, 10, 64)
-	if _, err := e.Client(t).Compact(ctx, rev); err != nil {
+	// Compact the way kube-apiserver's compactor does (a CAS on
+	// compact_rev_key, then etcd compaction), as another API server sharing
+	// this etcd would: Podyard learns of it through that key and drops the
+	// compacted history from its watch cache too.
+	client := e.Client(t)
+	version, _, _, err := etcd3.Compact(ctx, client, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := etcd3.Compact(ctx, client, version, rev); err != nil {
 		t.Fatalf("compact etcd at %d: %v", rev, err)
 	}
 
-	_, err = pods.List(ctx, metav1.ListOptions{ResourceVersion: old, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
-	wantStatus(t, "exact list at a compacted version", err, 410)
+	waitFor(t, "an exact list at a compacted version to answer 410", func() bool {
+		_, err := pods.List(ctx, metav1.ListOptions{ResourceVersion: old, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+		code, _ := statusOf(err)
+		return code == 410
+	})
 	_, err = pods.List(ctx, metav1.ListOptions{Limit: 2, Continue: first.Continue})
 	wantStatus(t, "continue token from before the compaction", err, 410, "continue")
+	// The latest version still lists.
+	if _, err := pods.List(ctx, metav1.ListOptions{ResourceVersion: latest.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact}); err != nil {
+		t.Errorf("exact list at the compaction revision: %v", err)
+	}
 }
