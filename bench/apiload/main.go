@@ -410,4 +410,3 @@ func gomaxprocs() string {
 	}
 	return "default"
 }
-
