@@ -38,8 +38,8 @@ func TestKubectlTour(t *testing.T) {
 		t.Errorf("kubectl get pods -o wide:\n%s", out)
 	}
 	out = s.Kubectl("describe", "pod", "web", "-n", ns)
-	for _, want := range []string{"Name:             web", "Node:             node-7", "Status:           Running", "IP:               10.4.0.9", "Port:           80/TCP", "Restart Count:  2", "QoS Class:                   BestEffort"} {
-		if !strings.Contains(out, want) {
+	for _, want := range []string{`Name:\s+web`, `Node:\s+node-7/`, `Status:\s+Running`, `IP:\s+10\.4\.0\.9`, `Port:\s+80/TCP`, `Restart Count:\s+2`, `QoS Class:\s+BestEffort`} {
+		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("kubectl describe lacks %q:\n%s", want, out)
 		}
 	}
@@ -208,8 +208,7 @@ func TestEphemeralContainersAndLog(t *testing.T) {
 		for k, v := range params {
 			r = r.Param(k, v)
 		}
-		_, err := r.DoRaw(ctx)
-		return err
+		return r.Do(ctx).Error() // Error() decodes the Status body; DoRaw would not
 	}
 	wantStatus(t, "log of a pod on no node", logReq(nil), 400, `container "app" in pod "dbg-0" is waiting to start`)
 	wantStatus(t, "log of an unknown container", logReq(map[string]string{"container": "nope"}), 400, "container nope is not valid for pod dbg-0")

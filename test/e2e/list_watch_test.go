@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -447,5 +448,33 @@ func (w *rawWatchStream) expect(t *testing.T, typ, name string) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no %s %s within 30s", typ, name)
+	}
+}
+
+func TestPrettyAndAggregatedDiscovery(t *testing.T) {
+	s := Shared(t)
+	ns := s.Namespace(t)
+	createPods(t, s.Client, ns, "p", 1, nil)
+	c := s.httpClient(t)
+	for _, tc := range []struct {
+		path, accept, want string
+	}{
+		{"/api/v1/namespaces/" + ns + "/pods?pretty=true", "application/json", "{\n  \"kind\": \"PodList\""},
+		{"/api/v1/namespaces/" + ns + "/pods/p-0?pretty=true", "application/json", "\n  \"metadata\": {\n"},
+		{"/api", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", `"kind":"APIGroupDiscoveryList"`},
+		{"/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", `"name":"coordination.k8s.io"`},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+s.Config.BearerToken)
+		req.Header.Set("Accept", tc.accept)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), tc.want) {
+			t.Errorf("GET %s (%s): %d, body lacks %q:\n%s", tc.path, tc.accept, resp.StatusCode, tc.want, trim(body))
+		}
 	}
 }
