@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,7 +41,11 @@ type config struct {
 	listRuns            int
 	watchers            int
 	watchEvents         int
+	clients             []int
+	only                map[string]bool
 }
+
+func (c config) wants(scenario string) bool { return len(c.only) == 0 || c.only[scenario] }
 
 func main() {
 	var c config
@@ -52,7 +57,23 @@ func main() {
 	flag.IntVar(&c.listRuns, "list-runs", 15, "lists per list measurement")
 	flag.IntVar(&c.watchers, "watchers", 100, "concurrent watchers")
 	flag.IntVar(&c.watchEvents, "watch-events", 300, "pods created while watchers watch")
+	only := flag.String("only", "", "comma-separated scenarios to run (baseline,creates,paced,list,watch); default all")
+	clients := flag.String("clients", "1,32", "concurrent clients for the create-rate scenario")
 	flag.Parse()
+	c.only = map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		if s != "" {
+			c.only[s] = true
+		}
+	}
+	for _, n := range strings.Split(*clients, ",") {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 {
+			fmt.Fprintf(os.Stderr, "apiload: --clients: bad count %q\n", n)
+			os.Exit(2)
+		}
+		c.clients = append(c.clients, v)
+	}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "apiload:", err)
 		os.Exit(1)
@@ -88,18 +109,45 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("Podyard API benchmark, %s, GOMAXPROCS=%s\n\n", time.Now().UTC().Format(time.RFC3339), gomaxprocs())
 	fmt.Printf("%-44s %12s %12s %12s\n", "measurement", "median", "p99", "samples")
 
-	baseline1, err := readyzRate(ctx, client, 1, 3*time.Second)
-	if err != nil {
-		return err
+	if c.wants("baseline") {
+		for _, clients := range c.clients {
+			rate, err := readyzRate(ctx, client, clients, 3*time.Second)
+			if err != nil {
+				return err
+			}
+			row(fmt.Sprintf("baseline: GET /readyz/s, %d client(s)", clients), rate, 0, 1, "/s")
+		}
 	}
-	baseline32, err := readyzRate(ctx, client, 32, 3*time.Second)
-	if err != nil {
-		return err
+	if c.wants("creates") {
+		if err := createRates(ctx, client, c); err != nil {
+			return err
+		}
 	}
-	row("baseline: GET /readyz/s, 1 client", baseline1, 0, 1, "/s")
-	row("baseline: GET /readyz/s, 32 clients", baseline32, 0, 1, "/s")
+	if c.wants("paced") {
+		lat, err := pacedCreates(ctx, client, "bench-paced", 100, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		row("create latency at 100 creates/s", pct(lat, 50), pct(lat, 99), len(lat), "ms")
+	}
+	if c.wants("list") {
+		if err := lists(ctx, cfg, client, c); err != nil {
+			return err
+		}
+	}
+	if c.wants("watch") {
+		fromAck, fromSend, err := watchDelivery(ctx, cfg, client, "bench-watch", c.watchers, c.watchEvents)
+		if err != nil {
+			return err
+		}
+		row(fmt.Sprintf("watch delivery, %d watchers, after commit", c.watchers), pct(fromAck, 50), pct(fromAck, 99), len(fromAck), "ms")
+		row(fmt.Sprintf("watch delivery, %d watchers, from send", c.watchers), pct(fromSend, 50), pct(fromSend, 99), len(fromSend), "ms")
+	}
+	return nil
+}
 
-	for _, clients := range []int{1, 32} {
+func createRates(ctx context.Context, client kubernetes.Interface, c config) error {
+	for _, clients := range c.clients {
 		var rates []float64
 		for r := range c.runs {
 			rate, err := createRate(ctx, client, "bench-create", fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
@@ -110,13 +158,10 @@ func run(ctx context.Context, c config) error {
 		}
 		row(fmt.Sprintf("pod creates/s, %d client(s)", clients), median(rates), 0, len(rates), "/s")
 	}
+	return nil
+}
 
-	lat, err := pacedCreates(ctx, client, "bench-paced", 100, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	row("create latency at 100 creates/s", pct(lat, 50), pct(lat, 99), len(lat), "ms")
-
+func lists(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, c config) error {
 	if err := fill(ctx, client, "bench-list", c.listPods); err != nil {
 		return err
 	}
@@ -135,13 +180,6 @@ func run(ctx context.Context, c config) error {
 			row(l.name+", "+ct, pct(lat, 50), pct(lat, 99), len(lat), "ms")
 		}
 	}
-
-	fromAck, fromSend, err := watchDelivery(ctx, cfg, client, "bench-watch", c.watchers, c.watchEvents)
-	if err != nil {
-		return err
-	}
-	row(fmt.Sprintf("watch delivery, %d watchers, after commit", c.watchers), pct(fromAck, 50), pct(fromAck, 99), len(fromAck), "ms")
-	row(fmt.Sprintf("watch delivery, %d watchers, from send", c.watchers), pct(fromSend, 50), pct(fromSend, 99), len(fromSend), "ms")
 	return nil
 }
 
