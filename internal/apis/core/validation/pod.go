@@ -433,68 +433,58 @@ func validateProbe(p *corev1.Probe, path *field.Path) field.ErrorList {
 }
 
 func validateProbeHandler(h *corev1.ProbeHandler, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	handlers := 0
-	if h.Exec != nil {
-		handlers++
-		if len(h.Exec.Command) == 0 {
-			errs = append(errs, field.Required(path.Child("exec", "command"), ""))
-		}
-	}
-	if h.HTTPGet != nil {
-		handlers++
-		errs = append(errs, validateHTTPGet(h.HTTPGet, path.Child("httpGet"))...)
-	}
-	if h.TCPSocket != nil {
-		handlers++
-		errs = append(errs, portNumOrName(h.TCPSocket.Port, path.Child("tcpSocket", "port"))...)
-	}
+	handlers, errs := validateActions(h.Exec, h.HTTPGet, h.TCPSocket, path)
 	if h.GRPC != nil {
 		handlers++
 		if len(utilvalidation.IsValidPortNum(int(h.GRPC.Port))) > 0 {
 			errs = append(errs, field.Invalid(path.Child("grpc", "port"), h.GRPC.Port, utilvalidation.InclusiveRangeError(1, 65535)))
 		}
 	}
-	switch {
-	case handlers == 0:
-		errs = append(errs, field.Required(path, "must specify a handler type"))
-	case handlers > 1:
-		errs = append(errs, field.Forbidden(path, "may not specify more than 1 handler type"))
-	}
-	return errs
+	return append(errs, exactlyOneHandler(handlers, path)...)
 }
 
 func validateHandler(h *corev1.LifecycleHandler, path *field.Path) field.ErrorList {
 	if h == nil {
 		return nil
 	}
-	var errs field.ErrorList
-	handlers := 0
-	if h.Exec != nil {
-		handlers++
-		if len(h.Exec.Command) == 0 {
-			errs = append(errs, field.Required(path.Child("exec", "command"), ""))
-		}
-	}
-	if h.HTTPGet != nil {
-		handlers++
-		errs = append(errs, validateHTTPGet(h.HTTPGet, path.Child("httpGet"))...)
-	}
-	if h.TCPSocket != nil {
-		handlers++
-		errs = append(errs, portNumOrName(h.TCPSocket.Port, path.Child("tcpSocket", "port"))...)
-	}
+	handlers, errs := validateActions(h.Exec, h.HTTPGet, h.TCPSocket, path)
 	if h.Sleep != nil {
 		handlers++
 		errs = append(errs, nonNegative(h.Sleep.Seconds, path.Child("sleep", "seconds"))...)
 	}
+	return append(errs, exactlyOneHandler(handlers, path)...)
+}
+
+// validateActions checks the actions probes and lifecycle hooks share and
+// counts those that are set.
+func validateActions(exec *corev1.ExecAction, httpGet *corev1.HTTPGetAction, tcp *corev1.TCPSocketAction, path *field.Path) (int, field.ErrorList) {
+	var errs field.ErrorList
+	handlers := 0
+	if exec != nil {
+		handlers++
+		if len(exec.Command) == 0 {
+			errs = append(errs, field.Required(path.Child("exec", "command"), ""))
+		}
+	}
+	if httpGet != nil {
+		handlers++
+		errs = append(errs, validateHTTPGet(httpGet, path.Child("httpGet"))...)
+	}
+	if tcp != nil {
+		handlers++
+		errs = append(errs, portNumOrName(tcp.Port, path.Child("tcpSocket", "port"))...)
+	}
+	return handlers, errs
+}
+
+func exactlyOneHandler(handlers int, path *field.Path) field.ErrorList {
 	switch {
 	case handlers == 0:
-		errs = append(errs, field.Required(path, "must specify a handler type"))
+		return field.ErrorList{field.Required(path, "must specify a handler type")}
 	case handlers > 1:
-		errs = append(errs, field.Forbidden(path, "may not specify more than 1 handler type"))
+		return field.ErrorList{field.Forbidden(path, "may not specify more than 1 handler type")}
 	}
-	return errs
+	return nil
 }
 
 func validateHTTPGet(h *corev1.HTTPGetAction, path *field.Path) field.ErrorList {
