@@ -400,3 +400,51 @@ func (l *lockedBuffer) String() string {
 func dieWithTest() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
+
+// KubectlStream runs a long-lived kubectl (get -w, logs -f) whose output
+// lines the test reads as they come; it is killed when the test ends.
+func (s *Server) KubectlStream(t *testing.T, args ...string) *lineStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "HOME="+s.DataDir)
+	cmd.SysProcAttr = dieWithTest()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("kubectl %v: %v", args, err)
+	}
+	l := &lineStream{lines: make(chan string, 1000)}
+	go func() {
+		defer close(l.lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	return l
+}
+
+type lineStream struct{ lines chan string }
+
+// waitForLine reads lines until one matches, failing after 30 s.
+func (l *lineStream) waitForLine(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-l.lines:
+			if !ok {
+				t.Fatalf("output ended before a line matching %s", re)
+			}
+			if re.MatchString(line) {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no line matching %s within 30s", re)
+		}
+	}
+}

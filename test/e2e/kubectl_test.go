@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -54,22 +53,12 @@ func TestKubectlTour(t *testing.T) {
 		t.Errorf("kubectl get all: %q", out)
 	}
 
-	// get -w shows the change as a table row, then ends at --request-timeout.
-	done := make(chan string, 1)
-	go func() {
-		out, _, _ := s.KubectlResult("", "get", "pods", "-n", ns, "-w", "--request-timeout=4s")
-		done <- out
-	}()
-	time.Sleep(time.Second) // let the watch open; kubectl prints nothing that says it has
+	// get -w lists, then watches from the list's resourceVersion: once the
+	// first row is out, every later change must show up as another row.
+	w := s.KubectlStream(t, "get", "pods", "-n", ns, "-w")
+	w.waitForLine(t, regexp.MustCompile(`^web\s`))
 	s.Kubectl("annotate", "pod", "web", "-n", ns, "seen=yes")
-	select {
-	case out := <-done:
-		if strings.Count(out, "web ") < 2 {
-			t.Errorf("kubectl get -w did not show the update:\n%s", out)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("kubectl get -w did not end")
-	}
+	w.waitForLine(t, regexp.MustCompile(`^web\s+1/1\s+Running`))
 
 	s.Kubectl("delete", "pod", "web", "-n", ns, "--grace-period=0", "--force", "--wait=true")
 	if out := s.Kubectl("get", "pods", "-n", ns, "-o", "name"); strings.TrimSpace(out) != "" {
