@@ -13,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,7 @@ type config struct {
 	watchers            int
 	watchEvents         int
 	clients             []int
+	connections         int
 	only                map[string]bool
 }
 
@@ -59,6 +61,7 @@ func main() {
 	flag.IntVar(&c.watchEvents, "watch-events", 300, "pods created while watchers watch")
 	only := flag.String("only", "", "comma-separated scenarios to run (baseline,creates,paced,list,watch); default all")
 	clients := flag.String("clients", "1,32", "concurrent clients for the create-rate scenario")
+	flag.IntVar(&c.connections, "connections", 1, "TCP connections the create-rate clients share (1: one client-go program, multiplexed over HTTP/2)")
 	flag.Parse()
 	c.only = map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -119,7 +122,7 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	if c.wants("creates") {
-		if err := createRates(ctx, client, c); err != nil {
+		if err := createRates(ctx, cfg, c); err != nil {
 			return err
 		}
 	}
@@ -146,19 +149,45 @@ func run(ctx context.Context, c config) error {
 	return nil
 }
 
-func createRates(ctx context.Context, client kubernetes.Interface, c config) error {
+func createRates(ctx context.Context, cfg *rest.Config, c config) error {
+	conns, err := connections(cfg, c.connections)
+	if err != nil {
+		return err
+	}
 	for _, clients := range c.clients {
 		var rates []float64
 		for r := range c.runs {
-			rate, err := createRate(ctx, client, "bench-create", fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
+			rate, err := createRate(ctx, conns, "bench-create", fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
 			if err != nil {
 				return err
 			}
 			rates = append(rates, rate)
 		}
-		row(fmt.Sprintf("pod creates/s, %d client(s)", clients), median(rates), 0, len(rates), "/s")
+		name := fmt.Sprintf("pod creates/s, %d client(s)", clients)
+		if c.connections > 1 {
+			name += fmt.Sprintf(", %d conns", c.connections)
+		}
+		row(name, median(rates), 0, len(rates), "/s")
 	}
 	return nil
+}
+
+// connections returns n clientsets, each on its own TCP connection (a
+// custom Dial keeps client-go from sharing its cached transport).
+func connections(cfg *rest.Config, n int) ([]kubernetes.Interface, error) {
+	out := make([]kubernetes.Interface, n)
+	for i := range out {
+		c := rest.CopyConfig(cfg)
+		if n > 1 {
+			c.Dial = (&net.Dialer{}).DialContext
+		}
+		client, err := kubernetes.NewForConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = client
+	}
+	return out, nil
 }
 
 func lists(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, c config) error {
@@ -260,12 +289,13 @@ func benchPod(name string) *corev1.Pod {
 }
 
 // createRate creates n pods with the given number of concurrent clients.
-func createRate(ctx context.Context, client kubernetes.Interface, ns, prefix string, clients, n int) (float64, error) {
+func createRate(ctx context.Context, conns []kubernetes.Interface, ns, prefix string, clients, n int) (float64, error) {
 	var next atomic.Int64
 	errs := make(chan error, clients)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range clients {
+	for w := range clients {
+		client := conns[w%len(conns)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -322,7 +352,7 @@ func pacedCreates(ctx context.Context, client kubernetes.Interface, ns string, p
 }
 
 func fill(ctx context.Context, client kubernetes.Interface, ns string, n int) error {
-	_, err := createRate(ctx, client, ns, "list", 32, n)
+	_, err := createRate(ctx, []kubernetes.Interface{client}, ns, "list", 32, n)
 	return err
 }
 
