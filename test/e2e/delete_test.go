@@ -222,6 +222,11 @@ func TestNamespaceLifecycle(t *testing.T) {
 
 	err = s.Client.CoreV1().Namespaces().Delete(ctx, "default", metav1.DeleteOptions{})
 	wantStatus(t, "deleting default", err, 403, "may not be deleted")
+	err = s.Client.CoreV1().RESTClient().Delete().Resource("namespaces").Do(ctx).Error()
+	wantStatus(t, "deleting all namespaces at once", err, 405)
+	if _, err := s.Client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); err != nil {
+		t.Errorf("kube-system after a refused deletecollection: %v", err)
+	}
 
 	ns := s.Namespace(t)
 	createPods(t, s.Client, ns, "p", 3, nil)

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -128,6 +129,13 @@ func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.Va
 		return nil, false, err
 	}
 	return out, false, nil
+}
+
+// DeleteCollection is refused, as kube-apiserver refuses it for namespaces:
+// the generic one would skip the two-step delete above and the protection
+// of the system namespaces. Clients delete namespaces one by one.
+func (r *REST) DeleteCollection(context.Context, rest.ValidateObjectFunc, *metav1.DeleteOptions, *metainternalversion.ListOptions) (runtime.Object, error) {
+	return nil, apierrors.NewMethodNotSupported(Resource, "deletecollection")
 }
 
 func checkPreconditions(ns *corev1.Namespace, p *metav1.Preconditions) error {
