@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/podyard/podyard/internal/apis/core/validation"
@@ -74,7 +75,7 @@ func (strategy) CheckGracefulDelete(_ context.Context, obj runtime.Object, optio
 	if options == nil {
 		return false
 	}
-	options.GracePeriodSeconds = ptr(GracePeriod(obj.(*corev1.Pod), options.GracePeriodSeconds))
+	options.GracePeriodSeconds = ptr.To(GracePeriod(obj.(*corev1.Pod), options.GracePeriodSeconds))
 	return true
 }
 
@@ -188,8 +189,6 @@ func boolString(b bool) string {
 	}
 	return "false"
 }
-
-func ptr[T any](v T) *T { return &v }
 
 var (
 	_ rest.RESTCreateStrategy         = strategy{}
