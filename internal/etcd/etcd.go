@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap/zapcore"
 )
 
 // Config configures an embedded etcd member.
@@ -34,8 +36,9 @@ type TLS struct {
 
 // Server is a running single-member etcd.
 type Server struct {
-	etcd *embed.Etcd
-	log  *slog.Logger
+	etcd    *embed.Etcd
+	log     *slog.Logger
+	closing *atomic.Bool
 }
 
 // Start runs a single-member etcd on loopback ports chosen now. The peer
@@ -80,10 +83,9 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		cfg.ClientTLSInfo.TrustedCAFile = c.TLS.TrustedCAFile
 		cfg.ClientTLSInfo.ClientCertAuth = true
 	}
-	// etcd logs through zap; keep it to warnings on stderr so Podyard's own
-	// structured log stays readable.
-	cfg.LogLevel = "warn"
-	cfg.LogOutputs = []string{"stderr"}
+	// etcd logs through zap: send its warnings and errors to Podyard's log.
+	closing := &atomic.Bool{}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(c.Logger, zapcore.WarnLevel, closing))
 	// The API server compacts every 5 minutes itself, as kube-apiserver does.
 	cfg.AutoCompactionRetention = "0"
 
@@ -106,7 +108,7 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		return nil, fmt.Errorf("etcd: start: %w", ctx.Err())
 	}
 	c.Logger.Info("embedded etcd ready", "clientURL", clientURL.String(), "dataDir", c.DataDir)
-	return &Server{etcd: e, log: c.Logger}, nil
+	return &Server{etcd: e, log: c.Logger, closing: closing}, nil
 }
 
 // ClientURLs are the URLs clients reach this member at.
@@ -120,6 +122,7 @@ func (s *Server) ClientURLs() []string {
 
 // Close stops etcd after its pending writes are on disk.
 func (s *Server) Close() {
+	s.closing.Store(true)
 	s.etcd.Close()
 	s.log.Info("embedded etcd stopped")
 }
