@@ -17,6 +17,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apiserver"
 	"github.com/podyard/podyard/internal/controller"
+	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/version"
 )
 
@@ -57,6 +58,10 @@ func runServer(args []string) error {
 	dataDir := fs.String("data-dir", "podyard-data", "directory for credentials, kubeconfig and embedded etcd data")
 	listen := fs.String("listen", "127.0.0.1:6443", "host:port of the HTTPS API (port 0 picks a free one)")
 	etcdServers := fs.String("etcd-servers", "", "comma-separated client URLs of an external etcd cluster (default: embedded etcd)")
+	var etcdTLS etcd.TLS
+	fs.StringVar(&etcdTLS.TrustedCAFile, "etcd-cafile", "", "CA bundle that signed the external etcd servers' certificates")
+	fs.StringVar(&etcdTLS.CertFile, "etcd-certfile", "", "client certificate for the external etcd servers")
+	fs.StringVar(&etcdTLS.KeyFile, "etcd-keyfile", "", "key of --etcd-certfile")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,6 +86,12 @@ func runServer(args []string) error {
 	}
 	if *etcdServers != "" {
 		opts.EtcdServers = strings.Split(*etcdServers, ",")
+		opts.EtcdTLS = etcdTLS
+	} else if etcdTLS != (etcd.TLS{}) {
+		return fmt.Errorf("server: --etcd-cafile, --etcd-certfile and --etcd-keyfile need --etcd-servers")
+	}
+	if (etcdTLS.CertFile == "") != (etcdTLS.KeyFile == "") {
+		return fmt.Errorf("server: --etcd-certfile and --etcd-keyfile go together")
 	}
 	return apiserver.Run(ctx, opts, func(r apiserver.Ready) {
 		fmt.Printf("podyard: ready at %s (export KUBECONFIG=%s)\n", r.URL, r.Kubeconfig)

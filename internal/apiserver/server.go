@@ -41,6 +41,9 @@ type Options struct {
 	DataDir     string   // credentials, kubeconfig and (embedded) etcd data
 	Listen      string   // host:port of the HTTPS listener; port 0 picks a free one
 	EtcdServers []string // external etcd client URLs; empty runs etcd embedded under DataDir/etcd
+	// EtcdTLS is how to reach external etcd servers over https: our client
+	// certificate and the CA that signed theirs. Unused with embedded etcd.
+	EtcdTLS etcd.TLS
 	Logger      *slog.Logger
 
 	// PostStart runs, by name, once the server serves; each gets a privileged
@@ -94,7 +97,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return err
 	}
-	var etcdTLS etcd.TLS
+	etcdTLS := o.EtcdTLS
 	if len(o.EtcdServers) == 0 {
 		etcdTLS = etcd.TLS{CertFile: creds.EtcdClientCertFile, KeyFile: creds.EtcdClientKeyFile, TrustedCAFile: creds.CACertFile}
 	}

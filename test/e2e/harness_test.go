@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/podyard/podyard/internal/pki"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -200,8 +203,9 @@ func (s *Server) start() {
 	t := s.t
 	t.Helper()
 	args := []string{"server", "--data-dir", s.DataDir, "--listen", s.listen}
-	if s.Etcd != nil {
-		args = append(args, "--etcd-servers", s.Etcd.URL)
+	if e := s.Etcd; e != nil {
+		args = append(args, "--etcd-servers", e.URL,
+			"--etcd-cafile", e.TLS.CACertFile, "--etcd-certfile", e.TLS.EtcdClientCertFile, "--etcd-keyfile", e.TLS.EtcdClientKeyFile)
 	}
 	cmd := exec.Command(podyardBin, args...)
 	cmd.SysProcAttr = dieWithTest()
@@ -299,9 +303,11 @@ func (s *Server) KubectlResult(stdin string, args ...string) (string, string, er
 	return out.String(), errOut.String(), err
 }
 
-// EtcdProcess is a real etcd server process started by a test.
+// EtcdProcess is a real etcd server process started by a test. It serves
+// https and requires client certificates, as a production cluster does.
 type EtcdProcess struct {
 	URL  string
+	TLS  *pki.Bundle // its CA, server certificate and a client certificate
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -315,15 +321,22 @@ func StartEtcd(t tester) *EtcdProcess {
 			t.Fatalf("%v", err)
 		}
 	}
+	certs, err := pki.Ensure(t.TempDir(), nil)
+	if err != nil {
+		t.Fatalf("etcd certificates: %v", err)
+	}
 	client, peer := freeAddr(t), freeAddr(t)
-	e := &EtcdProcess{URL: "http://" + client}
+	e := &EtcdProcess{URL: "https://" + client, TLS: certs}
 	logs := &lockedBuffer{}
 	e.cmd = exec.Command(etcdBin,
 		"--name", "e2e",
 		"--data-dir", t.TempDir(),
 		"--listen-client-urls", e.URL, "--advertise-client-urls", e.URL,
+		"--cert-file", certs.EtcdServerCertFile, "--key-file", certs.EtcdServerKeyFile,
+		"--trusted-ca-file", certs.CACertFile, "--client-cert-auth",
 		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
 		"--initial-cluster", "e2e=http://"+peer,
+		"--log-level", "warn",
 	)
 	e.cmd.Stdout, e.cmd.Stderr = logs, logs
 	e.cmd.SysProcAttr = dieWithTest()
@@ -357,10 +370,15 @@ func StartEtcd(t tester) *EtcdProcess {
 	}
 }
 
-// Client is an etcd v3 client of the process.
+// Client is an etcd v3 client of the process, authenticating with the client certificate.
 func (e *EtcdProcess) Client(t tester) *clientv3.Client {
 	t.Helper()
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL}, DialTimeout: 5 * time.Second})
+	tlsInfo := transport.TLSInfo{CertFile: e.TLS.EtcdClientCertFile, KeyFile: e.TLS.EtcdClientKeyFile, TrustedCAFile: e.TLS.CACertFile}
+	tlsConfig, err := tlsInfo.ClientConfig()
+	if err != nil {
+		t.Fatalf("etcd client TLS: %v", err)
+	}
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL}, DialTimeout: 5 * time.Second, TLS: tlsConfig})
 	if err != nil {
 		t.Fatalf("%v", err)
 	}

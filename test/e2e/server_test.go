@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,5 +168,23 @@ func TestRestartKeepsDataAndCredentials(t *testing.T) {
 	cm, err := s.Client.CoreV1().ConfigMaps("default").Get(ctx, "kept", metav1.GetOptions{})
 	if err != nil || cm.Data["k"] != "v" {
 		t.Fatalf("configmap after restart: %v %v", cm, err)
+	}
+}
+
+func TestServerFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"server", "--etcd-cafile", "/x"}, "need --etcd-servers"},
+		{[]string{"server", "--etcd-servers", "https://127.0.0.1:1", "--etcd-certfile", "/x"}, "go together"},
+		{[]string{"server", "--log-level", "loud"}, "--log-level"},
+		{[]string{"server", "extra"}, "unexpected arguments"},
+		{[]string{"serve"}, `unknown command "serve"`},
+	} {
+		out, err := exec.Command(podyardBin, tc.args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("podyard %v: %v, output %q lacks %q", tc.args, err, out, tc.want)
+		}
 	}
 }
