@@ -44,7 +44,7 @@ type Options struct {
 	// EtcdTLS is how to reach external etcd servers over https: our client
 	// certificate and the CA that signed theirs. Unused with embedded etcd.
 	EtcdTLS etcd.TLS
-	Logger      *slog.Logger
+	Logger  *slog.Logger
 
 	// PostStart runs, by name, once the server serves; each gets a privileged
 	// loopback client config and a context cancelled at shutdown. Controllers start here.
