@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -185,14 +186,7 @@ func (c *Controller) deleteContent(ctx context.Context, namespace string) (int, 
 
 func hasVerbs(have []string, want ...string) bool {
 	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(have, w) {
 			return false
 		}
 	}
@@ -200,12 +194,7 @@ func hasVerbs(have []string, want ...string) bool {
 }
 
 func hasFinalizer(ns *corev1.Namespace) bool {
-	for _, f := range ns.Spec.Finalizers {
-		if f == corev1.FinalizerKubernetes {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 }
 
 func withoutKubernetesFinalizer(in []corev1.FinalizerName) []corev1.FinalizerName {

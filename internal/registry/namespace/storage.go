@@ -7,6 +7,7 @@ package namespace
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -152,12 +153,7 @@ func checkPreconditions(ns *corev1.Namespace, p *metav1.Preconditions) error {
 }
 
 func hasFinalizer(ns *corev1.Namespace) bool {
-	for _, f := range ns.Spec.Finalizers {
-		if f == corev1.FinalizerKubernetes {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 }
 
 // SelectableFields: namespaces can be selected by status.phase.
