@@ -369,6 +369,38 @@ func TestWatch(t *testing.T) {
 			}
 		}
 	})
+	t.Run("allowWatchBookmarks sends a bookmark before the watch times out", func(t *testing.T) {
+		// As kube-apiserver does, the watch cache sends a bookmark shortly
+		// before a watch's deadline so the client can resume from it.
+		timeout := int64(4)
+		w, err := pods.Watch(ctx, metav1.ListOptions{AllowWatchBookmarks: true, TimeoutSeconds: &timeout, ResourceVersion: list.ResourceVersion, LabelSelector: "nothing=matches"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		// A write the watch does not match moves the cache's resourceVersion
+		// past the watch's, which is what a bookmark reports.
+		if _, err := pods.Create(ctx, newPod("unwatched", nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					t.Fatal("the watch ended without a bookmark")
+				}
+				if ev.Type == watch.Bookmark {
+					if p := ev.Object.(*corev1.Pod); p.ResourceVersion == "" {
+						t.Errorf("bookmark without a resourceVersion: %+v", p.ObjectMeta)
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatal("no bookmark within 30s")
+			}
+		}
+	})
 	t.Run("sendInitialEvents without NotOlderThan is refused", func(t *testing.T) {
 		send := true
 		_, err := pods.Watch(ctx, metav1.ListOptions{SendInitialEvents: &send})
