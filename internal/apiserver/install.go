@@ -80,7 +80,7 @@ func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter) (map[string]res
 		return nil, err
 	}
 	return map[string]rest.Storage{
-		"pods":                     kubectlNames(pods.Pod, []string{"po"}, "all"),
+		"pods":                     pods.Pod,
 		"pods/status":              pods.Status,
 		"pods/ephemeralcontainers": pods.EphemeralContainers,
 		"pods/binding":             pods.Binding,

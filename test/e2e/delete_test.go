@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -77,6 +78,27 @@ func TestGracefulDeletion(t *testing.T) {
 			}
 			if !gone(s, ns, p.Name) {
 				t.Errorf("%s: still there after a delete with grace 0", tc.name)
+			}
+		}
+	})
+	t.Run("a pod deleted right after its binding waits for its node", func(t *testing.T) {
+		// The server decides the grace period twice, once on its watch cache's
+		// copy; a copy from before the binding must never make it delete at once.
+		for i := range 200 {
+			name := fmt.Sprintf("racer-%d", i)
+			if _, err := pods.Create(ctx, newPod(name, nil), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			bind(t, s, ns, name, "node-1")
+			if err := pods.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := pods.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("attempt %d: the pod went at once: %v", i, err)
+			}
+			if got.DeletionGracePeriodSeconds == nil || *got.DeletionGracePeriodSeconds != 30 {
+				t.Fatalf("attempt %d: grace period %v, want 30", i, got.DeletionGracePeriodSeconds)
 			}
 		}
 	})

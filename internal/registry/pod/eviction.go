@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/podyard/podyard/internal/apis/core/validation"
@@ -18,7 +17,7 @@ import (
 // delete that honours the eviction's delete options. Podyard has no
 // PodDisruptionBudgets yet, so no eviction is refused for budget reasons.
 type EvictionREST struct {
-	store *registry.Store
+	pods *REST
 }
 
 func (r *EvictionREST) New() runtime.Object { return &policyv1.Eviction{} }
@@ -52,7 +51,7 @@ func (r *EvictionREST) Create(ctx context.Context, name string, obj runtime.Obje
 	if len(options.DryRun) > 0 {
 		deleteOptions.DryRun = options.DryRun
 	}
-	if _, _, err := r.store.Delete(ctx, name, rest.ValidateAllObjectFunc, deleteOptions); err != nil {
+	if _, _, err := r.pods.Delete(ctx, name, rest.ValidateAllObjectFunc, deleteOptions); err != nil {
 		return nil, err
 	}
 	return &metav1.Status{Status: metav1.StatusSuccess, Code: 201}, nil

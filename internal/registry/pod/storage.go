@@ -5,7 +5,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic"
-	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 
 	"github.com/podyard/podyard/internal/printers"
 	"github.com/podyard/podyard/internal/registry/store"
@@ -13,7 +12,7 @@ import (
 
 // Storage is every REST endpoint under /pods.
 type Storage struct {
-	Pod                 *genericregistry.Store
+	Pod                 *REST
 	Status              *store.SubresourceREST
 	EphemeralContainers *store.SubresourceREST
 	Binding             *BindingREST
@@ -41,12 +40,13 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Sto
 	if err != nil {
 		return nil, err
 	}
+	podREST := &REST{Store: pods}
 	return &Storage{
-		Pod:                 pods,
+		Pod:                 podREST,
 		Status:              store.NewSubresource(pods, statusStrategy{s}),
 		EphemeralContainers: store.NewSubresource(pods, ephemeralStrategy{s}),
 		Binding:             &BindingREST{store: pods},
-		Eviction:            &EvictionREST{store: pods},
+		Eviction:            &EvictionREST{pods: podREST},
 		Log:                 &LogREST{store: pods},
 	}, nil
 }
