@@ -80,6 +80,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	}
 
 	etcdServers := o.EtcdServers
+	var inProcess *inProcessStorage
 	if len(etcdServers) == 0 {
 		embedded, err := etcd.Start(ctx, etcd.Config{
 			DataDir: filepath.Join(o.DataDir, "etcd"),
@@ -91,6 +92,11 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 		}
 		defer embedded.Close()
 		etcdServers = embedded.ClientURLs()
+		client := embedded.InProcessClient()
+		defer client.Close()
+		var stopCompactor func()
+		inProcess, stopCompactor = newInProcessStorage(ctx, client, etcdServers[0])
+		defer stopCompactor()
 	}
 
 	scheme, err := NewScheme()
@@ -101,7 +107,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if len(o.EtcdServers) == 0 {
 		etcdTLS = etcd.TLS{CertFile: creds.EtcdClientCertFile, KeyFile: creds.EtcdClientKeyFile, TrustedCAFile: creds.CACertFile}
 	}
-	config, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS)
+	config, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS, inProcess)
 	if err != nil {
 		return err
 	}
@@ -133,7 +139,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	return nil
 }
 
-func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS) (*genericapiserver.RecommendedConfig, error) {
+func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS, inProcess *inProcessStorage) (*genericapiserver.RecommendedConfig, error) {
 	c := genericapiserver.NewRecommendedConfig(scheme.Codecs)
 	c.EffectiveVersion = version.Effective()
 
@@ -170,6 +176,9 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 
 	if err := applyStorage(c, scheme, etcdServers, etcdTLS); err != nil {
 		return nil, err
+	}
+	if inProcess != nil {
+		c.RESTOptionsGetter = inProcess.wrap(c.RESTOptionsGetter)
 	}
 	if err := applyAdmission(c); err != nil {
 		return nil, err

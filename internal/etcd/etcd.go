@@ -12,7 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -118,6 +120,13 @@ func (s *Server) ClientURLs() []string {
 		urls = append(urls, u.String())
 	}
 	return urls
+}
+
+// InProcessClient is a client that calls this member's gRPC services as
+// functions: no loopback connection, TLS or HTTP/2 framing on the write path.
+// Close it before the server.
+func (s *Server) InProcessClient() *clientv3.Client {
+	return v3client.New(s.etcd.Server)
 }
 
 // Close stops etcd after its pending writes are on disk.
