@@ -46,6 +46,8 @@ type config struct {
 	clients             []int
 	connections         int
 	only                map[string]bool
+	serverEnv           []string // extra environment for the started server, e.g. GOGC=200
+	serverPID           int      // the started server, whose CPU time is reported; 0 for --kubeconfig
 }
 
 func (c config) wants(scenario string) bool { return len(c.only) == 0 || c.only[scenario] }
@@ -63,7 +65,11 @@ func main() {
 	only := flag.String("only", "", "comma-separated scenarios to run (baseline,creates,paced,list,watch); default all")
 	clients := flag.String("clients", "1,32", "concurrent clients for the create-rate scenario")
 	flag.IntVar(&c.connections, "connections", 1, "TCP connections the create-rate clients share (1: one client-go program, multiplexed over HTTP/2)")
+	serverEnv := flag.String("server-env", "", "comma-separated KEY=VALUE settings for the started server's environment (experiments, e.g. GOGC=200)")
 	flag.Parse()
+	if *serverEnv != "" {
+		c.serverEnv = strings.Split(*serverEnv, ",")
+	}
 	c.only = map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
 		if s != "" {
@@ -87,10 +93,11 @@ func main() {
 func run(ctx context.Context, c config) error {
 	kubeconfig := c.kubeconfig
 	if kubeconfig == "" {
-		stop, path, err := startServer(ctx, c.podyard)
+		stop, path, pid, err := startServer(ctx, c.podyard, c.serverEnv)
 		if err != nil {
 			return err
 		}
+		c.serverPID = pid
 		defer stop()
 		kubeconfig = path
 	}
@@ -105,7 +112,7 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	for _, ns := range []string{"bench-create", "bench-paced", "bench-list", "bench-watch"} {
+	for _, ns := range []string{createNamespace, "bench-paced", "bench-list", "bench-watch"} {
 		if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("namespace %s: %w", ns, err)
 		}
@@ -151,27 +158,59 @@ func run(ctx context.Context, c config) error {
 }
 
 func createRates(ctx context.Context, cfg *rest.Config, c config) error {
-	conns, err := connections(cfg, c.connections)
+	create, err := clientGoCreator(cfg, c.connections)
 	if err != nil {
 		return err
 	}
 	for _, clients := range c.clients {
-		var rates []float64
+		var rates, serverCPU, toolCPU []float64
 		for r := range c.runs {
-			rate, err := createRate(ctx, conns, "bench-create", fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
+			serverBefore, serverErr := processCPU(c.serverPID)
+			toolBefore, toolErr := processCPU(os.Getpid())
+			rate, err := createRate(ctx, create, fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
 			if err != nil {
 				return err
 			}
 			rates = append(rates, rate)
+			perCreate := func(before, after time.Duration) float64 {
+				return float64((after - before).Microseconds()) / float64(c.createsPerRun)
+			}
+			if after, err := processCPU(c.serverPID); err == nil && serverErr == nil {
+				serverCPU = append(serverCPU, perCreate(serverBefore, after))
+			}
+			if after, err := processCPU(os.Getpid()); err == nil && toolErr == nil {
+				toolCPU = append(toolCPU, perCreate(toolBefore, after))
+			}
 		}
-		name := fmt.Sprintf("pod creates/s, %d client(s)", clients)
+		what := fmt.Sprintf("%d client(s)", clients)
 		if c.connections > 1 {
-			name += fmt.Sprintf(", %d conns", c.connections)
+			what += fmt.Sprintf(", %d conns", c.connections)
 		}
-		row(name, median(rates), 0, len(rates), "/s")
+		row("pod creates/s, "+what, median(rates), 0, len(rates), "/s")
+		if len(serverCPU) > 0 {
+			row("  server CPU per create", median(serverCPU), 0, len(serverCPU), "µs")
+		}
+		row("  load tool CPU per create", median(toolCPU), 0, len(toolCPU), "µs")
 	}
 	return nil
 }
+
+// clientGoCreator sends creates with the typed clientset, as controllers and
+// kubectl do, spread over the --connections clientsets.
+func clientGoCreator(cfg *rest.Config, connCount int) (func(context.Context, string) error, error) {
+	conns, err := connections(cfg, connCount)
+	if err != nil {
+		return nil, err
+	}
+	var next atomic.Int64
+	return func(ctx context.Context, name string) error {
+		client := conns[int(next.Add(1))%len(conns)]
+		_, err := client.CoreV1().Pods(createNamespace).Create(ctx, benchPod(name), metav1.CreateOptions{})
+		return err
+	}, nil
+}
+
+const createNamespace = "bench-create"
 
 // connections returns n clientsets, each on its own TCP connection (a
 // custom Dial keeps client-go from sharing its cached transport).
@@ -223,21 +262,22 @@ func row(name string, median, p99 float64, samples int, unit string) {
 }
 
 // startServer runs podyard on a temp dir and returns its kubeconfig.
-func startServer(ctx context.Context, bin string) (func(), string, error) {
+func startServer(ctx context.Context, bin string, env []string) (stop func(), kubeconfig string, pid int, err error) {
 	dir, err := os.MkdirTemp("", "podyard-bench")
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("start %s: %w", bin, err)
+		return nil, "", 0, fmt.Errorf("start %s: %w", bin, err)
 	}
-	stop := func() {
+	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		os.RemoveAll(dir)
@@ -250,11 +290,34 @@ func startServer(ctx context.Context, bin string) (func(), string, error) {
 				for sc.Scan() {
 				}
 			}()
-			return stop, filepath.Join(dir, "kubeconfig"), nil
+			return stop, filepath.Join(dir, "kubeconfig"), cmd.Process.Pid, nil
 		}
 	}
 	stop()
-	return nil, "", fmt.Errorf("podyard exited before it was ready")
+	return nil, "", 0, fmt.Errorf("podyard exited before it was ready")
+}
+
+// processCPU is the user+system CPU time process pid has used so far, from
+// /proc/PID/stat (fields 14 and 15, in USER_HZ = 100 ticks per second).
+func processCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, fmt.Errorf("no server process")
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it are plain.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad CPU times", pid)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 func readyzRate(ctx context.Context, client kubernetes.Interface, clients int, d time.Duration) (float64, error) {
@@ -291,13 +354,12 @@ func benchPod(name string) *corev1.Pod {
 }
 
 // createRate creates n pods with the given number of concurrent clients.
-func createRate(ctx context.Context, conns []kubernetes.Interface, ns, prefix string, clients, n int) (float64, error) {
+func createRate(ctx context.Context, create func(context.Context, string) error, prefix string, clients, n int) (float64, error) {
 	var next atomic.Int64
 	errs := make(chan error, clients)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := range clients {
-		client := conns[w%len(conns)]
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -306,7 +368,7 @@ func createRate(ctx context.Context, conns []kubernetes.Interface, ns, prefix st
 				if i >= int64(n) {
 					return
 				}
-				if _, err := client.CoreV1().Pods(ns).Create(ctx, benchPod(prefix+"-"+strconv.FormatInt(i, 10)), metav1.CreateOptions{}); err != nil {
+				if err := create(ctx, prefix+"-"+strconv.FormatInt(i, 10)); err != nil {
 					errs <- err
 					return
 				}
@@ -354,11 +416,13 @@ func pacedCreates(ctx context.Context, client kubernetes.Interface, ns string, p
 }
 
 func fill(ctx context.Context, client kubernetes.Interface, ns string, n int) error {
-	_, err := createRate(ctx, []kubernetes.Interface{client}, ns, "list", 32, n)
+	_, err := createRate(ctx, func(ctx context.Context, name string) error {
+		_, err := client.CoreV1().Pods(ns).Create(ctx, benchPod(name), metav1.CreateOptions{})
+		return err
+	}, "list", 32, n)
 	return err
 }
 
-// listLatency lists the namespace and reads the whole response, runs times.
 // listLatency lists the namespace runs times and returns, in ms, how long
 // the whole response took to arrive (the server's share) and how long it
 // took to arrive and be decoded into a PodList (what a client-go caller waits).
