@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"sync/atomic"
@@ -43,9 +42,9 @@ type Server struct {
 	closing *atomic.Bool
 }
 
-// Start runs a single-member etcd on loopback ports chosen now. The peer
-// port only listens on loopback and is never dialled by a single member. The ports
-// may differ from the last start: a single member never dials its own peer
+// Start runs a single-member etcd on loopback ports the kernel picks as etcd
+// binds them (port 0), so no other process can take them in between. The
+// ports differ from start to start: a single member never dials its own peer
 // URL, and clients learn the client URL from ClientURLs.
 func Start(ctx context.Context, c Config) (*Server, error) {
 	if c.Logger == nil {
@@ -57,28 +56,14 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("etcd: data dir: %w", err)
 	}
-	clientURL, err := freeLoopbackURL(c.TLS.CertFile != "")
-	if err != nil {
-		return nil, err
-	}
-	peerURL, err := freeLoopbackURL(false)
-	if err != nil {
-		return nil, err
-	}
-	// etcd's HTTP endpoints (/health, /metrics) get their own port: on a
-	// shared port gRPC goes through net/http's HTTP/2 server, which costs
-	// the API server a third of its create throughput.
-	httpURL, err := freeLoopbackURL(c.TLS.CertFile != "")
-	if err != nil {
-		return nil, err
-	}
+	clientURL := loopbackURL(c.TLS.CertFile != "")
+	peerURL := loopbackURL(false)
 
 	cfg := embed.NewConfig()
 	cfg.Name = "podyard"
 	cfg.Dir = c.DataDir
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*clientURL}, []url.URL{*clientURL}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peerURL}, []url.URL{*peerURL}
-	cfg.ListenClientHttpUrls = []url.URL{*httpURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	if c.TLS.CertFile != "" {
 		cfg.ClientTLSInfo.CertFile, cfg.ClientTLSInfo.KeyFile = c.TLS.CertFile, c.TLS.KeyFile
@@ -109,15 +94,18 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		e.Close()
 		return nil, fmt.Errorf("etcd: start: %w", ctx.Err())
 	}
-	c.Logger.Info("embedded etcd ready", "clientURL", clientURL.String(), "dataDir", c.DataDir)
-	return &Server{etcd: e, log: c.Logger, closing: closing}, nil
+	s := &Server{etcd: e, log: c.Logger, closing: closing}
+	c.Logger.Info("embedded etcd ready", "clientURLs", s.ClientURLs(), "dataDir", c.DataDir)
+	return s, nil
 }
 
-// ClientURLs are the URLs clients reach this member at.
+// ClientURLs are the URLs clients reach this member at: its gRPC listeners'
+// addresses (the configured URLs say port 0).
 func (s *Server) ClientURLs() []string {
-	urls := make([]string, 0, len(s.etcd.Config().AdvertiseClientUrls))
-	for _, u := range s.etcd.Config().AdvertiseClientUrls {
-		urls = append(urls, u.String())
+	scheme := s.etcd.Config().ListenClientUrls[0].Scheme
+	urls := make([]string, 0, len(s.etcd.Clients))
+	for _, l := range s.etcd.Clients {
+		urls = append(urls, (&url.URL{Scheme: scheme, Host: l.Addr().String()}).String())
 	}
 	return urls
 }
@@ -136,18 +124,12 @@ func (s *Server) Close() {
 	s.log.Info("embedded etcd stopped")
 }
 
-func freeLoopbackURL(tls bool) (*url.URL, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("etcd: pick a free port: %w", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		return nil, fmt.Errorf("etcd: pick a free port: %w", err)
-	}
+// loopbackURL is a loopback URL with port 0: the kernel picks the port when
+// etcd listens.
+func loopbackURL(tls bool) *url.URL {
 	scheme := "http"
 	if tls {
 		scheme = "https"
 	}
-	return &url.URL{Scheme: scheme, Host: addr}, nil
+	return &url.URL{Scheme: scheme, Host: "127.0.0.1:0"}
 }

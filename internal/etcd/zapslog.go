@@ -17,8 +17,18 @@ type slogCore struct {
 	min     zapcore.Level
 	attrs   []slog.Attr
 	// closing is set once etcd is being stopped: its listeners then fail
-	// by design, so their errors are logged at debug level.
+	// by design, so their warnings and errors are logged at debug level.
 	closing *atomic.Bool
+}
+
+// routineWarnings are etcd warnings that do not apply to a member embedded
+// this way; they are logged at debug level. Its one client port serves only
+// health checks and etcdctl (the API server calls etcd in-process), and
+// etcd's own authentication, whose tokens the second is about, is off: the
+// port accepts only the API server's client certificate instead.
+var routineWarnings = map[string]bool{
+	"Running http and grpc server on single port. This is not recommended for production.": true,
+	"simple token is not cryptographically signed":                                         true,
 }
 
 // zapLogger returns a zap logger writing entries at min or above to log.
@@ -27,14 +37,14 @@ func zapLogger(log *slog.Logger, min zapcore.Level, closing *atomic.Bool) *zap.L
 }
 
 func (c *slogCore) Enabled(l zapcore.Level) bool {
-	return l >= c.min && c.handler.Enabled(context.Background(), c.level(l))
+	return l >= c.min
 }
 
-func (c *slogCore) level(l zapcore.Level) slog.Level {
-	if c.closing.Load() && l >= zapcore.ErrorLevel {
+func (c *slogCore) level(e zapcore.Entry) slog.Level {
+	if e.Level >= zapcore.WarnLevel && (c.closing.Load() || routineWarnings[e.Message]) {
 		return slog.LevelDebug
 	}
-	return slogLevel(l)
+	return slogLevel(e.Level)
 }
 
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
@@ -44,14 +54,14 @@ func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(e.Level) {
+	if c.Enabled(e.Level) && c.handler.Enabled(context.Background(), c.level(e)) {
 		return ce.AddCore(e, c)
 	}
 	return ce
 }
 
 func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	r := slog.NewRecord(e.Time, c.level(e.Level), e.Message, 0)
+	r := slog.NewRecord(e.Time, c.level(e), e.Message, 0)
 	r.AddAttrs(slog.String("component", "etcd"))
 	r.AddAttrs(c.attrs...)
 	r.AddAttrs(attrsOf(fields)...)

@@ -30,7 +30,16 @@ func TestZapLoggerWritesToSlog(t *testing.T) {
 		}
 	}
 
+	z.Warn("simple token is not cryptographically signed")
+	if !strings.Contains(buf.String(), `level=DEBUG msg="simple token is not cryptographically signed"`) {
+		t.Errorf("a routine warning was not demoted to debug:\n%s", buf.String())
+	}
+
 	closing.Store(true)
+	z.Warn("stopping secure grpc server due to error")
+	if !strings.Contains(buf.String(), `level=DEBUG msg="stopping secure grpc server due to error"`) {
+		t.Errorf("a warning while closing was not demoted to debug:\n%s", buf.String())
+	}
 	z.Error("serving failed", zap.Error(errors.New("use of closed network connection")))
 	if !strings.Contains(buf.String(), `level=DEBUG msg="serving failed"`) {
 		t.Errorf("an error while closing was not demoted to debug:\n%s", buf.String())
