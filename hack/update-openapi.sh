@@ -9,6 +9,8 @@ go tool openapi-gen \
   --output-file zz_generated.openapi.go \
   --go-header-file hack/boilerplate.go.txt \
   --report-filename /dev/null \
+  k8s.io/api/authentication/v1 \
+  k8s.io/api/authorization/v1 \
   k8s.io/api/core/v1 \
   k8s.io/api/coordination/v1 \
   k8s.io/api/policy/v1 \

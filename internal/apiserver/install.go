@@ -3,8 +3,11 @@ package apiserver
 import (
 	"fmt"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -16,13 +19,14 @@ import (
 	"github.com/podyard/podyard/internal/registry/namespace"
 	"github.com/podyard/podyard/internal/registry/node"
 	"github.com/podyard/podyard/internal/registry/pod"
+	"github.com/podyard/podyard/internal/registry/review"
 	"github.com/podyard/podyard/internal/registry/secret"
 	"github.com/podyard/podyard/internal/registry/service"
 	"github.com/podyard/podyard/internal/registry/serviceaccount"
 )
 
 // installAPIs installs the core group under /api and the named groups under /apis.
-func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter) error {
+func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver) error {
 	core, err := coreStorage(scheme, opts)
 	if err != nil {
 		return fmt.Errorf("apiserver: core storage: %w", err)
@@ -41,6 +45,19 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 	coordination.VersionedResourcesStorageMap[coordinationv1.SchemeGroupVersion.Version] = map[string]rest.Storage{"leases": leases}
 	if err := server.InstallAPIGroup(&coordination); err != nil {
 		return fmt.Errorf("apiserver: install coordination.k8s.io/v1: %w", err)
+	}
+
+	authentication := genericapiserver.NewDefaultAPIGroupInfo(authenticationv1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	authentication.VersionedResourcesStorageMap[authenticationv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"selfsubjectreviews": &review.WhoAmIREST{},
+	}
+	authorization := genericapiserver.NewDefaultAPIGroupInfo(authorizationv1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	authorization.VersionedResourcesStorageMap[authorizationv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"selfsubjectaccessreviews": &review.AccessREST{Authorizer: authz},
+		"selfsubjectrulesreviews":  &review.RulesREST{Resolver: rules},
+	}
+	if err := server.InstallAPIGroups(&authentication, &authorization); err != nil {
+		return fmt.Errorf("apiserver: install authentication.k8s.io/v1 and authorization.k8s.io/v1: %w", err)
 	}
 	return nil
 }

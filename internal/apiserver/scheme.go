@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -23,7 +25,10 @@ import (
 )
 
 // groups are the external API versions Podyard serves, most preferred first within a group.
-var groups = []schema.GroupVersion{corev1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion, policyv1.SchemeGroupVersion}
+var groups = []schema.GroupVersion{
+	corev1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion, policyv1.SchemeGroupVersion,
+	authenticationv1.SchemeGroupVersion, authorizationv1.SchemeGroupVersion,
+}
 
 // Scheme holds the types the server serves with their codecs.
 type Scheme struct {
@@ -41,7 +46,10 @@ type Scheme struct {
 func NewScheme() (*Scheme, error) {
 	external := runtime.NewScheme()
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{
+		corev1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
+		authenticationv1.AddToScheme, authorizationv1.AddToScheme,
+	} {
 		if err := add(external); err != nil {
 			return nil, fmt.Errorf("scheme: %w", err)
 		}

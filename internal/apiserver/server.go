@@ -115,7 +115,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
-	if err := installAPIs(server, scheme, config.RESTOptionsGetter); err != nil {
+	if err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver); err != nil {
 		return err
 	}
 	for name, start := range o.PostStart {
