@@ -325,6 +325,23 @@ func StartEtcd(t tester) *EtcdProcess {
 	if err != nil {
 		t.Fatalf("etcd certificates: %v", err)
 	}
+	// etcd takes its ports as flags, so they are picked before it binds them;
+	// should another process take one in between, start again on new ones.
+	for attempt := 1; ; attempt++ {
+		e, logs := startEtcdOnce(t, certs)
+		err := e.waitReady(t)
+		if err == nil {
+			return e
+		}
+		if attempt < 3 && strings.Contains(logs.String(), "address already in use") {
+			continue
+		}
+		t.Fatalf("etcd not ready: %v\n%s", err, logs.String())
+	}
+}
+
+func startEtcdOnce(t tester, certs *pki.Bundle) (*EtcdProcess, *lockedBuffer) {
+	t.Helper()
 	client, peer := freeAddr(t), freeAddr(t)
 	e := &EtcdProcess{URL: "https://" + client, TLS: certs}
 	logs := &lockedBuffer{}
@@ -354,6 +371,11 @@ func StartEtcd(t tester) *EtcdProcess {
 			<-e.done
 		}
 	})
+	return e, logs
+}
+
+// waitReady waits until etcd answers a read, or has exited.
+func (e *EtcdProcess) waitReady(t tester) error {
 	c := e.Client(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -361,10 +383,16 @@ func StartEtcd(t tester) *EtcdProcess {
 		_, err := c.Get(ctx, "health")
 		cancel()
 		if err == nil {
-			return e
+			return nil
+		}
+		select {
+		case exit := <-e.done:
+			e.done <- exit // for the cleanup
+			return fmt.Errorf("etcd exited: %v", exit)
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("etcd not ready: %v\n%s", err, logs.String())
+			return err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
