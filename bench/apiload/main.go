@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ type config struct {
 	watchEvents         int
 	clients             []int
 	connections         int
+	createProcs         int
 	only                map[string]bool
 	serverEnv           []string // extra environment for the started server, e.g. GOGC=200
 	serverPID           int      // the started server, whose CPU time is reported; 0 for --kubeconfig
@@ -65,6 +67,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated scenarios to run (baseline,creates,paced,list,watch); default all")
 	clients := flag.String("clients", "1,32", "concurrent clients for the create-rate scenario")
 	flag.IntVar(&c.connections, "connections", 1, "TCP connections the create-rate clients share (1: one client-go program, multiplexed over HTTP/2)")
+	flag.IntVar(&c.createProcs, "create-procs", 1, "GOMAXPROCS of the load tool while it measures create rates: on a small machine shared with the server, the fewer cores the tool's goroutines spread over, the less CPU it takes from the server")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=VALUE settings for the started server's environment (experiments, e.g. GOGC=200)")
 	flag.Parse()
 	if *serverEnv != "" {
@@ -117,7 +120,7 @@ func run(ctx context.Context, c config) error {
 			return fmt.Errorf("namespace %s: %w", ns, err)
 		}
 	}
-	fmt.Printf("Podyard API benchmark, %s, GOMAXPROCS=%s\n\n", time.Now().UTC().Format(time.RFC3339), gomaxprocs())
+	fmt.Printf("Podyard API benchmark, %s, GOMAXPROCS=%s (the load tool: %d while it creates)\n\n", time.Now().UTC().Format(time.RFC3339), gomaxprocs(), c.createProcs)
 	fmt.Printf("%-44s %12s %12s %12s\n", "measurement", "median", "p99", "samples")
 
 	if c.wants("baseline") {
@@ -158,6 +161,7 @@ func run(ctx context.Context, c config) error {
 }
 
 func createRates(ctx context.Context, cfg *rest.Config, c config) error {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.createProcs))
 	create, err := clientGoCreator(cfg, c.connections)
 	if err != nil {
 		return err

@@ -26,7 +26,6 @@ import (
 // would dial etcd over TLS loopback once per resource; on the create path that
 // costs the gRPC, HTTP/2 and TLS work of both ends, for nothing, in one process.
 type inProcessStorage struct {
-	generic.RESTOptionsGetter
 	client    *kubernetes.Client
 	compactor etcd3.Compactor
 }
@@ -56,18 +55,22 @@ type endpointClient struct {
 
 func (c endpointClient) Endpoints() []string { return []string{c.endpoint} }
 
-// wrap makes getter hand out this storage.
+// wrap makes getter's options build their storage here.
 func (s *inProcessStorage) wrap(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
-	s.RESTOptionsGetter = getter
-	return s
+	return inProcessRESTOptions{getter, s}
 }
 
-func (s *inProcessStorage) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
-	opts, err := s.RESTOptionsGetter.GetRESTOptions(resource, example)
+type inProcessRESTOptions struct {
+	generic.RESTOptionsGetter
+	storage *inProcessStorage
+}
+
+func (o inProcessRESTOptions) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
+	opts, err := o.RESTOptionsGetter.GetRESTOptions(resource, example)
 	if err != nil {
 		return opts, err
 	}
-	opts.Decorator = s.decorate
+	opts.Decorator = o.storage.decorate
 	return opts, nil
 }
 
