@@ -2,7 +2,6 @@ package pod
 
 import (
 	"context"
-	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -37,11 +36,10 @@ func (r *REST) awaitCache(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	rv := current.(metav1.Object).GetResourceVersion()
-	if _, err := r.Store.Get(ctx, name, &metav1.GetOptions{ResourceVersion: rv}); err != nil {
-		return fmt.Errorf("waiting for the watch cache to reach pod %s at version %s: %w", name, rv, err)
-	}
-	return nil
+	// The error is returned as it is: it is an API status (e.g. 504 when the
+	// cache lags by seconds) that a wrapped error would turn into a 500.
+	_, err = r.Store.Get(ctx, name, &metav1.GetOptions{ResourceVersion: current.(metav1.Object).GetResourceVersion()})
+	return err
 }
 
 // ShortNames and Categories let `kubectl get po` and `kubectl get all` find pods.
