@@ -211,3 +211,51 @@ func TestEphemeralContainersAndLog(t *testing.T) {
 	err = s.Client.CoreV1().RESTClient().Get().Namespace(ns).Resource("pods").Name("missing").SubResource("log").Do(ctx).Error()
 	wantStatus(t, "log of a missing pod", err, 404)
 }
+
+// TestKubectlDrain: cordon, drain (evictions through pods/eviction) and
+// uncordon, as an operator takes a node out of service.
+func TestKubectlDrain(t *testing.T) {
+	s := Shared(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	node := "drain-" + ns // nodes are cluster-wide; the namespace name is unique
+	if _, err := s.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Client.CoreV1().Nodes().Delete(context.Background(), node, metav1.DeleteOptions{}) })
+	for _, p := range createPods(t, s.Client, ns, "on-node", 2, nil) {
+		bind(t, s, ns, p.Name, node)
+	}
+	other := createPods(t, s.Client, ns, "elsewhere", 1, nil)[0]
+
+	s.Kubectl("cordon", node)
+	if n, err := s.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err != nil || !n.Spec.Unschedulable {
+		t.Fatalf("after cordon: %v %v, want unschedulable", n.Spec, err)
+	}
+	// No node agent stops the containers yet, so the pods go at once (grace 0).
+	out := s.Kubectl("drain", node, "--force", "--grace-period=0", "--timeout=60s")
+	for _, want := range []string{"pod/on-node-0 evicted", "pod/on-node-1 evicted", "node/" + node + " drained"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl drain output lacks %q:\n%s", want, out)
+		}
+	}
+	pods, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 1 || pods.Items[0].Name != other.Name {
+		t.Errorf("after drain the namespace holds %v, want only %s", podNames(pods.Items), other.Name)
+	}
+	s.Kubectl("uncordon", node)
+	if n, err := s.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err != nil || n.Spec.Unschedulable {
+		t.Errorf("after uncordon: %v %v, want schedulable", n.Spec, err)
+	}
+}
+
+func podNames(pods []corev1.Pod) []string {
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		names[i] = p.Name
+	}
+	return names
+}
