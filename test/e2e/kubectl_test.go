@@ -244,18 +244,10 @@ func TestKubectlDrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(pods.Items) != 1 || pods.Items[0].Name != other.Name {
-		t.Errorf("after drain the namespace holds %v, want only %s", podNames(pods.Items), other.Name)
+		t.Errorf("after drain the namespace holds %v, want only %s", names(pods.Items), other.Name)
 	}
 	s.Kubectl("uncordon", node)
 	if n, err := s.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err != nil || n.Spec.Unschedulable {
 		t.Errorf("after uncordon: %v %v, want schedulable", n.Spec, err)
 	}
-}
-
-func podNames(pods []corev1.Pod) []string {
-	names := make([]string, len(pods))
-	for i, p := range pods {
-		names[i] = p.Name
-	}
-	return names
 }

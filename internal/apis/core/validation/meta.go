@@ -31,28 +31,25 @@ func metaUpdate(m, old *metav1.ObjectMeta) field.ErrorList {
 	return apivalidation.ValidateObjectMetaUpdate(m, old, metadataPath)
 }
 
-func dnsLabel(value string, path *field.Path) field.ErrorList {
+// invalid turns the messages of a utilvalidation check of value into field errors.
+func invalid(check func(string) []string, value string, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsDNS1123Label(value) {
+	for _, msg := range check(value) {
 		errs = append(errs, field.Invalid(path, value, msg))
 	}
 	return errs
+}
+
+func dnsLabel(value string, path *field.Path) field.ErrorList {
+	return invalid(utilvalidation.IsDNS1123Label, value, path)
 }
 
 func dnsSubdomain(value string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsDNS1123Subdomain(value) {
-		errs = append(errs, field.Invalid(path, value, msg))
-	}
-	return errs
+	return invalid(utilvalidation.IsDNS1123Subdomain, value, path)
 }
 
 func qualifiedName(value string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsQualifiedName(value) {
-		errs = append(errs, field.Invalid(path, value, msg))
-	}
-	return errs
+	return invalid(utilvalidation.IsQualifiedName, value, path)
 }
 
 func ipAddress(value string, path *field.Path) field.ErrorList {

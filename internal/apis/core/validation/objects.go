@@ -245,11 +245,7 @@ func ValidateSecretUpdate(s, old *corev1.Secret) field.ErrorList {
 }
 
 func dataKey(k string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsConfigMapKey(k) {
-		errs = append(errs, field.Invalid(path, k, msg))
-	}
-	return errs
+	return invalid(utilvalidation.IsConfigMapKey, k, path)
 }
 
 func immutableData(stillImmutable, sameData bool) field.ErrorList {

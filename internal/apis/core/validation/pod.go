@@ -147,9 +147,7 @@ func validatePorts(ports []corev1.ContainerPort, path *field.Path, portNames set
 	for i, p := range ports {
 		ip := path.Index(i)
 		if p.Name != "" {
-			for _, msg := range utilvalidation.IsValidPortName(p.Name) {
-				errs = append(errs, field.Invalid(ip.Child("name"), p.Name, msg))
-			}
+			errs = append(errs, invalid(utilvalidation.IsValidPortName, p.Name, ip.Child("name"))...)
 			if portNames.Has(p.Name) {
 				errs = append(errs, field.Duplicate(ip.Child("name"), p.Name))
 			}
@@ -178,9 +176,7 @@ func validateEnv(vars []corev1.EnvVar, path *field.Path) field.ErrorList {
 		if v.Name == "" {
 			errs = append(errs, field.Required(p.Child("name"), ""))
 		} else {
-			for _, msg := range utilvalidation.IsRelaxedEnvVarName(v.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), v.Name, msg))
-			}
+			errs = append(errs, invalid(utilvalidation.IsRelaxedEnvVarName, v.Name, p.Child("name"))...)
 		}
 		if v.ValueFrom == nil {
 			continue
@@ -231,9 +227,7 @@ func keyRef(name, key string, path *field.Path) field.ErrorList {
 	if key == "" {
 		errs = append(errs, field.Required(path.Child("key"), ""))
 	} else {
-		for _, msg := range utilvalidation.IsConfigMapKey(key) {
-			errs = append(errs, field.Invalid(path.Child("key"), key, msg))
-		}
+		errs = append(errs, dataKey(key, path.Child("key"))...)
 	}
 	return errs
 }
@@ -502,11 +496,7 @@ func portNumOrName(port intstr.IntOrString, path *field.Path) field.ErrorList {
 		}
 		return nil
 	}
-	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsValidPortName(port.StrVal) {
-		errs = append(errs, field.Invalid(path, port.StrVal, msg))
-	}
-	return errs
+	return invalid(utilvalidation.IsValidPortName, port.StrVal, path)
 }
 
 func validateTolerations(tolerations []corev1.Toleration, path *field.Path) field.ErrorList {
