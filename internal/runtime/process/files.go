@@ -1,0 +1,116 @@
+package process
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podyard/podyard/internal/runtime"
+)
+
+// The files a supervisor and the runtime share in a container's directory.
+// They are how a restarted agent learns what its predecessor started.
+const (
+	configFile = "config.json"     // spec, written by the runtime
+	stateFile  = "state.json"      // the running process, written by the supervisor
+	exitFile   = "exit.json"       // how it ended, written by the supervisor
+	socketFile = "supervisor.sock" // exit watch and attach
+	logFile    = "supervisor.log"  // the supervisor's own stderr
+)
+
+// spec is what a supervisor runs.
+type spec struct {
+	runtime.ContainerConfig
+	LogMaxSize  int64
+	LogMaxFiles int
+	// MountNamespace: the supervisor was started in a private mount
+	// namespace and bind-mounts Mounts there.
+	MountNamespace bool
+}
+
+// state is a running container process. The process group id is the
+// container's pid; SupervisorStart tells a live supervisor from a pid reuse.
+type state struct {
+	PID             int
+	SupervisorPID   int
+	SupervisorStart uint64 // clock ticks after boot, /proc/PID/stat field 22
+	StartedAt       time.Time
+	CreatedMounts   []string `json:",omitempty"` // mount points the supervisor made and Remove deletes
+}
+
+// exit is how a container process ended.
+type exit struct {
+	ExitCode   int
+	Reason     string
+	Message    string `json:",omitempty"`
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// startResult is the one line a supervisor prints to the runtime.
+type startResult struct {
+	PID       int       `json:",omitempty"`
+	StartedAt time.Time `json:",omitzero"`
+	Error     string    `json:",omitempty"`
+}
+
+func writeJSON(dir, name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	tmp := filepath.Join(dir, name+".tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func readJSON(dir, name string, v any) error {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", filepath.Join(dir, name), err)
+	}
+	return nil
+}
+
+// processStart is the start time of pid in clock ticks, 0 when it does not run.
+func processStart(pid int) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := len(data) - 1
+	for i > 0 && data[i] != ')' {
+		i--
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	// fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+	if len(fields) < 20 || fields[0] == "Z" {
+		return 0
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return start
+}
+
+// exitReason names an exit code the way the kubelet shows it.
+func exitReason(code int) string {
+	if code == 0 {
+		return "Completed"
+	}
+	return "Error"
+}

@@ -1,0 +1,517 @@
+// Package process runs each container as a host process under a small
+// supervisor (`podyard supervise`). Images are not pulled: the command runs
+// from the host's file system, with the container's env, working
+// directory and, when running as root, its volumes bind-mounted at their
+// mount paths in a private mount namespace. Containers share the host's
+// network. Each supervisor outlives the agent, so an agent restart takes
+// its containers back instead of starting them again.
+package process
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podyard/podyard/internal/runtime"
+)
+
+// Config of the process runtime.
+type Config struct {
+	Dir         string   // container state lives in Dir/<id>
+	Supervisor  []string // argv that runs Supervise(dir) with dir appended: e.g. [/proc/self/exe, supervise]
+	LogMaxSize  int64    // rotate a container's log at this size (default 10 MiB)
+	LogMaxFiles int      // log files kept per container (default 5)
+	Log         *slog.Logger
+}
+
+// Runtime is the process runtime.
+type Runtime struct {
+	cfg    Config
+	exited chan string
+
+	mu         sync.Mutex
+	containers map[string]*container
+}
+
+type container struct {
+	id   string
+	dir  string
+	spec spec
+	pid  int // the container's process and process group
+	done chan struct{}
+
+	mu     sync.Mutex
+	status runtime.ContainerStatus
+}
+
+// New takes back the containers a previous agent left under cfg.Dir.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	if cfg.LogMaxSize == 0 {
+		cfg.LogMaxSize = 10 << 20
+	}
+	if cfg.LogMaxFiles == 0 {
+		cfg.LogMaxFiles = 5
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("process runtime: %w", err)
+	}
+	r := &Runtime{cfg: cfg, exited: make(chan string, 4096), containers: map[string]*container{}}
+	if err := r.recover(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ID names a container attempt; it is also its directory's name.
+func ID(podUID, name string, attempt int) string {
+	return fmt.Sprintf("%s_%s_%d", podUID, name, attempt)
+}
+
+func (r *Runtime) Exited() <-chan string { return r.exited }
+
+// Start runs a supervisor for cfg and waits for its start report.
+func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runtime.ContainerStatus, error) {
+	id := ID(cfg.PodUID, cfg.Name, cfg.Attempt)
+	dir := filepath.Join(r.cfg.Dir, id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("start %s: %w", id, err)
+	}
+	sp := spec{
+		ContainerConfig: cfg,
+		LogMaxSize:      r.cfg.LogMaxSize,
+		LogMaxFiles:     r.cfg.LogMaxFiles,
+		MountNamespace:  len(cfg.Mounts) > 0 && os.Geteuid() == 0,
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("start %s: log directory: %w", id, err)
+	}
+	if err := writeJSON(dir, configFile, sp); err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("start %s: %w", id, err)
+	}
+	stderr, err := os.Create(filepath.Join(dir, logFile))
+	if err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("start %s: %w", id, err)
+	}
+	defer stderr.Close()
+	argv := append(append([]string{}, r.cfg.Supervisor...), dir)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = stderr
+	// Its own session: signals to the agent's process group (Ctrl-C, a
+	// service manager stopping the agent) do not reach the container.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if sp.MountNamespace {
+		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("start %s: %w", id, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("start %s: supervisor: %w", id, err)
+	}
+	go cmd.Wait() // reap it when it ends; its exit is learnt from the socket
+
+	var res startResult
+	line, readErr := bufio.NewReader(out).ReadBytes('\n')
+	if readErr == nil {
+		readErr = json.Unmarshal(line, &res)
+	}
+	c := &container{id: id, dir: dir, spec: sp, done: make(chan struct{})}
+	c.status = runtime.ContainerStatus{ID: id, PodUID: cfg.PodUID, Name: cfg.Name, Attempt: cfg.Attempt}
+	if readErr != nil || res.Error != "" {
+		// It never ran: the exit record says why.
+		var ex exit
+		if err := readJSON(dir, exitFile, &ex); err != nil {
+			msg := res.Error
+			if msg == "" {
+				msg = fmt.Sprintf("supervisor failed: %v (see %s)", readErr, filepath.Join(dir, logFile))
+			}
+			ex = exit{ExitCode: 128, Reason: "StartError", Message: msg, StartedAt: time.Now(), FinishedAt: time.Now()}
+			writeJSON(dir, exitFile, ex)
+		}
+		c.setExited(ex)
+		close(c.done)
+		r.add(c)
+		return c.snapshot(), nil
+	}
+	c.pid = res.PID
+	c.status.State = runtime.Running
+	c.status.StartedAt = res.StartedAt
+	r.add(c)
+	if err := r.watch(c); err != nil {
+		return c.snapshot(), err
+	}
+	return c.snapshot(), nil
+}
+
+func (r *Runtime) add(c *container) {
+	r.mu.Lock()
+	r.containers[c.id] = c
+	r.mu.Unlock()
+}
+
+func (r *Runtime) get(id string) (*container, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("container %s: %w", id, os.ErrNotExist)
+	}
+	return c, nil
+}
+
+// watch holds a connection to the supervisor; its end means the container
+// ended, and the exit record says how.
+func (r *Runtime) watch(c *container) error {
+	conn, err := net.Dial("unix", filepath.Join(c.dir, socketFile))
+	if err != nil {
+		r.lost(c, fmt.Sprintf("supervisor unreachable: %v", err))
+		return nil
+	}
+	if _, err := conn.Write([]byte{helloWatch}); err != nil {
+		conn.Close()
+		r.lost(c, fmt.Sprintf("supervisor unreachable: %v", err))
+		return nil
+	}
+	go func() {
+		io.Copy(io.Discard, conn)
+		conn.Close()
+		r.finished(c)
+	}()
+	return nil
+}
+
+// finished reads the exit record of a container whose supervisor is gone.
+func (r *Runtime) finished(c *container) {
+	var ex exit
+	if err := readJSON(c.dir, exitFile, &ex); err != nil {
+		r.lost(c, fmt.Sprintf("supervisor ended without an exit record: %v", err))
+		return
+	}
+	c.setExited(ex)
+	close(c.done)
+	r.exited <- c.id
+}
+
+// lost ends a container whose supervisor died: its processes go too,
+// because nothing would record their output or exit any more.
+func (r *Runtime) lost(c *container, why string) {
+	if c.pid > 0 {
+		unix.Kill(-c.pid, unix.SIGKILL)
+	}
+	ex := exit{ExitCode: 137, Reason: "Error", Message: why, StartedAt: c.snapshot().StartedAt, FinishedAt: time.Now()}
+	writeJSON(c.dir, exitFile, ex)
+	r.cfg.Log.Warn("container lost its supervisor", "container", c.id, "reason", why)
+	c.setExited(ex)
+	close(c.done)
+	r.exited <- c.id
+}
+
+func (c *container) setExited(ex exit) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status.State = runtime.Exited
+	c.status.ExitCode = ex.ExitCode
+	c.status.Reason = ex.Reason
+	c.status.Message = ex.Message
+	c.status.StartedAt = ex.StartedAt
+	c.status.FinishedAt = ex.FinishedAt
+}
+
+func (c *container) snapshot() runtime.ContainerStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// recover rebuilds the table from the container directories.
+func (r *Runtime) recover(ctx context.Context) error {
+	entries, err := os.ReadDir(r.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("process runtime: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(r.cfg.Dir, e.Name())
+		var sp spec
+		if err := readJSON(dir, configFile, &sp); err != nil {
+			r.cfg.Log.Warn("skipping unreadable container directory", "dir", dir, "err", err)
+			continue
+		}
+		c := &container{id: e.Name(), dir: dir, spec: sp, done: make(chan struct{})}
+		c.status = runtime.ContainerStatus{ID: c.id, PodUID: sp.PodUID, Name: sp.Name, Attempt: sp.Attempt}
+		r.add(c)
+		var ex exit
+		if err := readJSON(dir, exitFile, &ex); err == nil {
+			c.setExited(ex)
+			close(c.done)
+			continue
+		}
+		var st state
+		if err := readJSON(dir, stateFile, &st); err != nil {
+			r.lost(c, "supervisor never reported a start")
+			continue
+		}
+		c.pid = st.PID
+		c.status.State = runtime.Running
+		c.status.StartedAt = st.StartedAt
+		if processStart(st.SupervisorPID) != st.SupervisorStart {
+			r.lost(c, "supervisor is gone")
+			continue
+		}
+		if err := r.watch(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// List reports every known container, sorted by id.
+func (r *Runtime) List(ctx context.Context) ([]runtime.ContainerStatus, error) {
+	r.mu.Lock()
+	out := make([]runtime.ContainerStatus, 0, len(r.containers))
+	for _, c := range r.containers {
+		out = append(out, c.snapshot())
+	}
+	r.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Stop signals the container's process group: SIGTERM, then SIGKILL
+// when grace runs out.
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if grace > 0 {
+		unix.Kill(-c.pid, unix.SIGTERM)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-c.done:
+			return nil
+		case <-timer.C:
+		case <-ctx.Done():
+			return fmt.Errorf("stop %s: %w", id, ctx.Err())
+		}
+	}
+	unix.Kill(-c.pid, unix.SIGKILL)
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: %w", id, ctx.Err())
+	}
+}
+
+// Remove deletes an exited container's state and the mount points its
+// supervisor created on the host.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+	default:
+		return fmt.Errorf("remove %s: still running", id)
+	}
+	var st state
+	if readJSON(c.dir, stateFile, &st) == nil {
+		for i := len(st.CreatedMounts) - 1; i >= 0; i-- {
+			os.Remove(st.CreatedMounts[i]) // only if empty: it was made empty
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	r.mu.Lock()
+	delete(r.containers, id)
+	r.mu.Unlock()
+	return nil
+}
+
+// running returns a running container or a clear error.
+func (r *Runtime) running(id string) (*container, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-c.done:
+		return nil, fmt.Errorf("container %s is not running", c.spec.Name)
+	default:
+		return c, nil
+	}
+}
+
+// Running reports whether a container's process still runs.
+func (r *Runtime) Running(id string) bool {
+	_, err := r.running(id)
+	return err == nil
+}
+
+// Exec runs cmd with the container's env and working directory, in its
+// mount namespace when it has one. The process is killed with its group
+// when ctx ends (the client went away), so nothing is left behind.
+func (r *Runtime) Exec(ctx context.Context, id string, cmdline []string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan runtime.TerminalSize) error {
+	c, err := r.running(id)
+	if err != nil {
+		return err
+	}
+	if len(cmdline) == 0 {
+		return errors.New("no command specified")
+	}
+	path, err := lookPath(cmdline[0], c.spec.Env, c.spec.WorkingDir)
+	if err != nil {
+		return err
+	}
+	argv := append([]string{path}, cmdline[1:]...)
+	if c.spec.MountNamespace {
+		ns := []string{"nsenter", fmt.Sprintf("--mount=/proc/%d/ns/mnt", c.pid)}
+		if c.spec.WorkingDir != "" {
+			ns = append(ns, "--wd="+c.spec.WorkingDir)
+		}
+		argv = append(append(ns, "--"), argv...)
+		if argv[0], err = exec.LookPath("nsenter"); err != nil {
+			return fmt.Errorf("exec in a mount namespace needs nsenter: %w", err)
+		}
+	}
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: c.spec.Env, Dir: c.spec.WorkingDir}
+	if c.spec.MountNamespace {
+		cmd.Dir = ""
+	}
+	return runInteractive(ctx, cmd, stdin, stdout, stderr, tty, resize)
+}
+
+// Attach connects to the supervisor's attach socket.
+func (r *Runtime) Attach(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan runtime.TerminalSize) error {
+	c, err := r.running(id)
+	if err != nil {
+		return err
+	}
+	if stdin != nil && !c.spec.Stdin {
+		return fmt.Errorf("container %s does not take stdin (spec.containers[].stdin is false)", c.spec.Name)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", filepath.Join(c.dir, socketFile))
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", c.spec.Name, err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte{helloAttach}); err != nil {
+		return fmt.Errorf("attach %s: %w", c.spec.Name, err)
+	}
+	var writeMu sync.Mutex
+	send := func(typ byte, p []byte) error {
+		writeMu.Lock()
+		defer writeMu.Unlock()
+		return writeFrame(conn, typ, p)
+	}
+	if stdin != nil {
+		go func() {
+			buf := make([]byte, 32*1024)
+			for {
+				n, err := stdin.Read(buf)
+				if n > 0 && send(frameStdin, buf[:n]) != nil {
+					return
+				}
+				if err != nil {
+					send(frameStdinClose, nil)
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		for size := range resize {
+			if data, err := json.Marshal(size); err == nil {
+				send(frameResize, data)
+			}
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-c.done:
+		}
+		conn.Close()
+	}()
+	for {
+		typ, payload, err := readFrame(conn)
+		if err != nil {
+			return nil // the container ended or the client left
+		}
+		switch {
+		case typ == frameStdout && stdout != nil:
+			stdout.Write(payload)
+		case typ == frameStderr && stderr != nil:
+			stderr.Write(payload)
+		case typ == frameStderr && stdout != nil && tty:
+			stdout.Write(payload)
+		}
+	}
+}
+
+// PortForward connects to the port on the host's loopback: process
+// containers share the host's network.
+func (r *Runtime) PortForward(ctx context.Context, podUID string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
+	if err != nil {
+		return fmt.Errorf("port %d of pod %s: %w", port, podUID, err)
+	}
+	defer conn.Close()
+	errc := make(chan error, 2)
+	go func() {
+		_, err := io.Copy(conn, stream)
+		if tcp, ok := conn.(*net.TCPConn); ok {
+			tcp.CloseWrite()
+		}
+		errc <- err
+	}()
+	go func() {
+		_, err := io.Copy(stream, conn)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "closed") {
+			return fmt.Errorf("port %d of pod %s: %w", port, podUID, err)
+		}
+		<-errc
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)

@@ -1,0 +1,88 @@
+// Package runtime is the interface between the node agent and whatever runs
+// containers: host processes (package process), containerd through CRI, or a
+// simulation. The agent decides what should run; a runtime only does it.
+package runtime
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"k8s.io/client-go/tools/remotecommand"
+)
+
+// ContainerConfig is everything a runtime needs to start one container
+// attempt; the agent has resolved env sources and volumes already.
+type ContainerConfig struct {
+	PodUID       string
+	PodNamespace string
+	PodName      string
+	Name         string
+	Attempt      int // restart count of this container in its pod
+
+	Command    []string // command then args; Command[0] is looked up in the PATH of Env
+	Env        []string // KEY=VALUE
+	WorkingDir string
+	Mounts     []Mount
+	TTY        bool
+	Stdin      bool
+	StdinOnce  bool
+	LogPath    string // CRI-format log file
+}
+
+// Mount makes HostPath visible at ContainerPath.
+type Mount struct {
+	HostPath      string
+	ContainerPath string
+	ReadOnly      bool
+}
+
+// State of a container attempt.
+type State string
+
+const (
+	Running State = "running"
+	Exited  State = "exited"
+)
+
+// ContainerStatus is what a runtime knows of one container attempt.
+type ContainerStatus struct {
+	ID      string
+	PodUID  string
+	Name    string
+	Attempt int
+	State   State
+
+	StartedAt  time.Time
+	FinishedAt time.Time
+	ExitCode   int
+	Reason     string // for exits: "Completed", "Error", "OOMKilled", "StartError", ...
+	Message    string
+}
+
+// TerminalSize is a resize of a TTY.
+type TerminalSize = remotecommand.TerminalSize
+
+// Runtime runs containers.
+type Runtime interface {
+	// Start starts a container attempt and returns once its process runs
+	// or failed to start (then the status says Exited with reason StartError).
+	Start(ctx context.Context, cfg ContainerConfig) (ContainerStatus, error)
+	// Stop sends SIGTERM, then SIGKILL after grace, and returns once it exited.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Remove forgets an exited container and deletes its state.
+	Remove(ctx context.Context, id string) error
+	// List reports every container the runtime knows, running or exited,
+	// including those started before this process (an agent restart).
+	List(ctx context.Context) ([]ContainerStatus, error)
+	// Exited delivers the id of each container whose process ends.
+	Exited() <-chan string
+
+	// Exec runs cmd in the container's environment until it ends or ctx
+	// is done; a non-zero exit is an error with the code (k8s.io/utils/exec.CodeExitError).
+	Exec(ctx context.Context, id string, cmd []string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan TerminalSize) error
+	// Attach connects to the container's own stdin and output.
+	Attach(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan TerminalSize) error
+	// PortForward connects stream to port in the pod's network.
+	PortForward(ctx context.Context, podUID string, port int32, stream io.ReadWriteCloser) error
+}
