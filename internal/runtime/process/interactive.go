@@ -42,10 +42,25 @@ func runInteractive(ctx context.Context, cmd *exec.Cmd, stdin io.Reader, stdout,
 				io.Copy(io.Discard, term)
 			}
 		}()
+		resized := make(chan struct{})
+		stopResize := make(chan struct{})
 		go func() {
-			for size := range resize {
-				pty.Setsize(term, &pty.Winsize{Cols: size.Width, Rows: size.Height})
+			defer close(resized)
+			for {
+				select {
+				case size, ok := <-resize:
+					if !ok {
+						return
+					}
+					pty.Setsize(term, &pty.Winsize{Cols: size.Width, Rows: size.Height})
+				case <-stopResize:
+					return
+				}
 			}
+		}()
+		defer func() { // before the terminal is closed
+			close(stopResize)
+			<-resized
 		}()
 		defer func() {
 			select { // the terminal's output ends with its last process

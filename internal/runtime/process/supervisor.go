@@ -38,10 +38,10 @@ type supervisor struct {
 	dir  string
 	spec spec
 
-	mu      sync.Mutex
-	clients map[*client]struct{}
-	stdin   io.WriteCloser // nil when the container has no stdin
-	tty     *os.File       // the pty's controlling side when TTY
+	mu              sync.Mutex
+	clients         map[*client]struct{}
+	stdin           io.WriteCloser // nil when the container has no stdin
+	tty             *os.File       // the pty's controlling side when TTY
 	stdinClosedOnce bool
 }
 
@@ -87,16 +87,22 @@ func (s *supervisor) run() error {
 				return s.startFailed(err)
 			}
 		}
-		stdout, err := cmd.StdoutPipe()
+		// Own pipes rather than StdoutPipe: Wait would close those while
+		// the last output is still being read.
+		stdout, stdoutW, err := os.Pipe()
 		if err != nil {
 			return s.startFailed(err)
 		}
-		stderr, err := cmd.StderrPipe()
+		stderr, stderrW, err := os.Pipe()
 		if err != nil {
 			return s.startFailed(err)
 		}
+		cmd.Stdout, cmd.Stderr = stdoutW, stderrW
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
+		err = cmd.Start()
+		stdoutW.Close()
+		stderrW.Close()
+		if err != nil {
 			return s.startFailed(startError(cmd, err))
 		}
 		s.stdin = stdin
@@ -124,9 +130,12 @@ func (s *supervisor) run() error {
 	// process group goes too.
 	unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
 	copies.Wait() // a terminal's copy ends when no process holds it any more
+	s.mu.Lock()
 	if s.tty != nil {
 		s.tty.Close()
+		s.tty, s.stdin = nil, nil
 	}
+	s.mu.Unlock()
 	writer.Close()
 
 	code := exitCode(cmd.ProcessState, waitErr)
@@ -298,7 +307,7 @@ func (s *supervisor) tee(typ byte, r io.Reader) io.Reader {
 			}
 			s.mu.Unlock()
 		}
-		if err != nil && errors.Is(err, syscall.EIO) && s.tty != nil {
+		if err != nil && errors.Is(err, syscall.EIO) && s.spec.TTY {
 			err = io.EOF // a terminal whose last process left
 		}
 		return n, err
@@ -363,15 +372,22 @@ func (s *supervisor) readInput(conn net.Conn) {
 		}
 		switch typ {
 		case frameStdin:
-			if s.stdin != nil {
-				s.stdin.Write(payload)
+			s.mu.Lock()
+			in := s.stdin
+			s.mu.Unlock()
+			if in != nil {
+				in.Write(payload)
 			}
 		case frameStdinClose:
 			s.closeStdinOnce()
 		case frameResize:
 			var size struct{ Width, Height uint16 }
-			if s.tty != nil && json.Unmarshal(payload, &size) == nil {
-				pty.Setsize(s.tty, &pty.Winsize{Cols: size.Width, Rows: size.Height})
+			if json.Unmarshal(payload, &size) == nil {
+				s.mu.Lock()
+				if s.tty != nil {
+					pty.Setsize(s.tty, &pty.Winsize{Cols: size.Width, Rows: size.Height})
+				}
+				s.mu.Unlock()
 			}
 		}
 	}
