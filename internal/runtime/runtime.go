@@ -75,8 +75,8 @@ type Runtime interface {
 	// List reports every container the runtime knows, running or exited,
 	// including those started before this process (an agent restart).
 	List(ctx context.Context) ([]ContainerStatus, error)
-	// Exited delivers the id of each container whose process ends.
-	Exited() <-chan string
+	// Exited delivers the final status of each container whose process ends.
+	Exited() <-chan ContainerStatus
 
 	// Exec runs cmd in the container's environment until it ends or ctx
 	// is done; a non-zero exit is an error with the code (k8s.io/utils/exec.CodeExitError).

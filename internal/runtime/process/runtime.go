@@ -42,7 +42,7 @@ type Config struct {
 // Runtime is the process runtime.
 type Runtime struct {
 	cfg    Config
-	exited chan string
+	exited chan runtime.ContainerStatus
 
 	mu         sync.Mutex
 	containers map[string]*container
@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("process runtime: %w", err)
 	}
-	r := &Runtime{cfg: cfg, exited: make(chan string, 4096), containers: map[string]*container{}}
+	r := &Runtime{cfg: cfg, exited: make(chan runtime.ContainerStatus, 4096), containers: map[string]*container{}}
 	if err := r.recover(ctx); err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func ID(podUID, name string, attempt int) string {
 	return fmt.Sprintf("%s_%s_%d", podUID, name, attempt)
 }
 
-func (r *Runtime) Exited() <-chan string { return r.exited }
+func (r *Runtime) Exited() <-chan runtime.ContainerStatus { return r.exited }
 
 // Start runs a supervisor for cfg and waits for its start report.
 func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runtime.ContainerStatus, error) {
@@ -208,7 +208,7 @@ func (r *Runtime) finished(c *container) {
 	}
 	c.setExited(ex)
 	close(c.done)
-	r.exited <- c.id
+	r.exited <- c.snapshot()
 }
 
 // lost ends a container whose supervisor died: its processes go too,
@@ -222,7 +222,7 @@ func (r *Runtime) lost(c *container, why string) {
 	r.cfg.Log.Warn("container lost its supervisor", "container", c.id, "reason", why)
 	c.setExited(ex)
 	close(c.done)
-	r.exited <- c.id
+	r.exited <- c.snapshot()
 }
 
 func (c *container) setExited(ex exit) {

@@ -60,11 +60,9 @@ func waitExited(t *testing.T, r *Runtime, id string) runtime.ContainerStatus {
 	for {
 		select {
 		case got := <-r.Exited():
-			if got != id {
-				continue
+			if got.ID == id {
+				return got
 			}
-			c, _ := r.get(id)
-			return c.snapshot()
 		case <-timeout:
 			t.Fatalf("container %s did not exit", id)
 		}
