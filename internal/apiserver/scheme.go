@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 
 	"github.com/podyard/podyard/internal/apis/core/defaults"
+	"github.com/podyard/podyard/internal/queryparams"
 	"github.com/podyard/podyard/internal/registry/event"
 	"github.com/podyard/podyard/internal/registry/namespace"
 	"github.com/podyard/podyard/internal/registry/node"
@@ -134,11 +136,15 @@ func addQueryConversions(s *runtime.Scheme) error {
 		&corev1.PodPortForwardOptions{}, &corev1.PodProxyOptions{}, &corev1.NodeProxyOptions{},
 	} {
 		err := s.AddConversionFunc((*url.Values)(nil), options, func(a, b interface{}, _ conversion.Scope) error {
-			return decodeQuery(*a.(*url.Values), b)
+			return queryparams.Decode(*a.(*url.Values), b)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func reflectNew(t reflect.Type) runtime.Object {
+	return reflect.New(t).Interface().(runtime.Object)
 }

@@ -1,4 +1,7 @@
-package apiserver
+// Package queryparams reads options structs (pods/log, exec, attach,
+// port-forward, proxy) from URL query parameters, for the API server and
+// the node agent alike.
+package queryparams
 
 import (
 	"fmt"
@@ -8,16 +11,15 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 var timeType = reflect.TypeOf(metav1.Time{})
 
-// decodeQuery fills the fields of an options struct (a pointer) from query
+// Decode fills the fields of an options struct (a pointer) from query
 // parameters named by the fields' json tags, with kube's rules: a boolean is
 // true unless its value is "0", "false" or "no"; numbers must parse; times
 // are RFC 3339; a repeated parameter fills a slice.
-func decodeQuery(values url.Values, into interface{}) error {
+func Decode(values url.Values, into interface{}) error {
 	v := reflect.ValueOf(into).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -78,8 +80,4 @@ func setField(field reflect.Value, raw []string) error {
 		return fmt.Errorf("unsupported field type %s", field.Type())
 	}
 	return nil
-}
-
-func reflectNew(t reflect.Type) runtime.Object {
-	return reflect.New(t).Interface().(runtime.Object)
 }

@@ -1,4 +1,4 @@
-package apiserver
+package queryparams
 
 import (
 	"net/url"
@@ -36,7 +36,7 @@ func TestDecodeQueryLogOptions(t *testing.T) {
 	for _, tc := range cases {
 		values, _ := url.ParseQuery(tc.query)
 		var o corev1.PodLogOptions
-		err := decodeQuery(values, &o)
+		err := Decode(values, &o)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%q: error %v", tc.query, err)
 			continue
@@ -50,7 +50,7 @@ func TestDecodeQueryLogOptions(t *testing.T) {
 func TestDecodeQueryExecOptionsRepeatCommand(t *testing.T) {
 	values, _ := url.ParseQuery("command=sh&command=-c&command=echo+hi&stdin=true&tty=1&container=c")
 	var o corev1.PodExecOptions
-	if err := decodeQuery(values, &o); err != nil {
+	if err := Decode(values, &o); err != nil {
 		t.Fatal(err)
 	}
 	if len(o.Command) != 3 || o.Command[2] != "echo hi" || !o.Stdin || !o.TTY || o.Container != "c" || o.Stdout {
