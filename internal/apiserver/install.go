@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"crypto/tls"
 	"fmt"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
+	"github.com/podyard/podyard/internal/nodeclient"
 	"github.com/podyard/podyard/internal/registry/configmap"
 	"github.com/podyard/podyard/internal/registry/event"
 	"github.com/podyard/podyard/internal/registry/lease"
@@ -26,11 +28,13 @@ import (
 )
 
 // installAPIs installs the core group under /api and the named groups under /apis.
-func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver) error {
-	core, err := coreStorage(scheme, opts)
+// agentCert is the client certificate the server presents to node agents.
+func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver, agentCert tls.Certificate) error {
+	core, agents, err := coreStorage(scheme, opts, agentCert)
 	if err != nil {
 		return fmt.Errorf("apiserver: core storage: %w", err)
 	}
+	server.Handler.NonGoRestfulMux.HandlePrefix(legacyNodeProxyPrefix, legacyNodeProxy(agents, authz, scheme.Codecs))
 	legacy := genericapiserver.NewDefaultAPIGroupInfo("", scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	legacy.VersionedResourcesStorageMap[corev1.SchemeGroupVersion.Version] = core
 	if err := server.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &legacy); err != nil {
@@ -63,38 +67,39 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 }
 
 // coreStorage builds every core/v1 endpoint, keyed by its path under a namespace or the root.
-func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter) (map[string]rest.Storage, error) {
-	pods, err := pod.NewStorage(scheme, opts)
+func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter, agentCert tls.Certificate) (map[string]rest.Storage, *nodeclient.Connector, error) {
+	nodes, err := node.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	agents := nodeclient.New(nodes.Node, agentCert)
+	pods, err := pod.NewStorage(scheme, opts, agents)
+	if err != nil {
+		return nil, nil, err
 	}
 	namespaces, err := namespace.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
-	}
-	nodes, err := node.NewStorage(scheme, opts)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	services, err := service.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	events, err := event.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	serviceAccounts, err := serviceaccount.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	configMaps, err := configmap.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	secrets, err := secret.NewStorage(scheme, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return map[string]rest.Storage{
 		"pods":                     pods.Pod,
@@ -103,18 +108,22 @@ func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter) (map[string]res
 		"pods/binding":             pods.Binding,
 		"pods/eviction":            pods.Eviction,
 		"pods/log":                 pods.Log,
+		"pods/exec":                pods.Exec,
+		"pods/attach":              pods.Attach,
+		"pods/portforward":         pods.PortForward,
 		"namespaces":               namespaces.Namespace, // short name "ns" on the type
 		"namespaces/status":        namespaces.Status,
 		"namespaces/finalize":      namespaces.Finalize,
 		"nodes":                    kubectlNames(nodes.Node, []string{"no"}),
 		"nodes/status":             nodes.Status,
+		"nodes/proxy":              &node.ProxyREST{Nodes: agents},
 		"services":                 kubectlNames(services.Service, []string{"svc"}, "all"),
 		"services/status":          services.Status,
 		"events":                   kubectlNames(events, []string{"ev"}),
 		"serviceaccounts":          kubectlNames(serviceAccounts, []string{"sa"}),
 		"configmaps":               kubectlNames(configMaps, []string{"cm"}),
 		"secrets":                  secrets,
-	}, nil
+	}, agents, nil
 }
 
 // namedStore adds the short names and categories kubectl resolves

@@ -6,6 +6,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -115,7 +116,11 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
-	if err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver); err != nil {
+	agentCert, err := tls.LoadX509KeyPair(creds.AgentClientCertFile, creds.AgentClientKeyFile)
+	if err != nil {
+		return fmt.Errorf("apiserver: agent client certificate: %w", err)
+	}
+	if err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver, agentCert); err != nil {
 		return err
 	}
 	for name, start := range o.PostStart {

@@ -33,6 +33,9 @@ import (
 const (
 	AdminUser  = "podyard-admin"
 	AdminGroup = "system:masters"
+	// AgentClientUser is the API server's identity towards node agents:
+	// the only client an agent's streaming server accepts.
+	AgentClientUser = "podyard-apiserver-agent-client"
 )
 
 const (
@@ -44,11 +47,12 @@ const (
 type Bundle struct {
 	Dir string
 
-	CACertFile, CAKeyFile                 string
-	ServingCertFile, ServingKeyFile       string
-	AdminCertFile, AdminKeyFile           string
-	EtcdServerCertFile, EtcdServerKeyFile string
-	EtcdClientCertFile, EtcdClientKeyFile string
+	CACertFile, CAKeyFile                   string
+	ServingCertFile, ServingKeyFile         string
+	AdminCertFile, AdminKeyFile             string
+	EtcdServerCertFile, EtcdServerKeyFile   string
+	EtcdClientCertFile, EtcdClientKeyFile   string
+	AgentClientCertFile, AgentClientKeyFile string
 	// TokensFile is a kube-apiserver static token file (token,user,uid,"groups").
 	TokensFile string
 	AdminToken string
@@ -72,6 +76,7 @@ func Ensure(dataDir string, extraSANs []string) (*Bundle, error) {
 		AdminCertFile: filepath.Join(dir, "admin.crt"), AdminKeyFile: filepath.Join(dir, "admin.key"),
 		EtcdServerCertFile: filepath.Join(dir, "etcd-server.crt"), EtcdServerKeyFile: filepath.Join(dir, "etcd-server.key"),
 		EtcdClientCertFile: filepath.Join(dir, "etcd-client.crt"), EtcdClientKeyFile: filepath.Join(dir, "etcd-client.key"),
+		AgentClientCertFile: filepath.Join(dir, "agent-client.crt"), AgentClientKeyFile: filepath.Join(dir, "agent-client.key"),
 		TokensFile: filepath.Join(dir, "tokens.csv"),
 	}
 	if err := b.ensureCA(); err != nil {
@@ -90,6 +95,7 @@ func Ensure(dataDir string, extraSANs []string) (*Bundle, error) {
 		{b.EtcdServerCertFile, b.EtcdServerKeyFile, serverTemplate("podyard-etcd", []string{"127.0.0.1", "::1", "localhost"})},
 		{b.EtcdClientCertFile, b.EtcdClientKeyFile, clientTemplate("podyard-apiserver-etcd-client", nil, certValidity)},
 		{b.AdminCertFile, b.AdminKeyFile, clientTemplate(AdminUser, []string{AdminGroup}, certValidity)},
+		{b.AgentClientCertFile, b.AgentClientKeyFile, clientTemplate(AgentClientUser, nil, certValidity)},
 	}
 	for _, l := range leaves {
 		if err := b.ensureLeaf(l.cert, l.key, l.tmpl); err != nil {
@@ -100,6 +106,29 @@ func Ensure(dataDir string, extraSANs []string) (*Bundle, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// EnsureAgent keeps a node agent's own CA and its streaming server's
+// certificate (for sans) under dataDir/pki. The agent publishes the CA on
+// its Node; the API server trusts it for that node alone.
+func EnsureAgent(dataDir string, sans []string) (caPEM []byte, certFile, keyFile string, err error) {
+	dir := filepath.Join(dataDir, "pki")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", "", fmt.Errorf("pki: %w", err)
+	}
+	b := &Bundle{Dir: dir, CACertFile: filepath.Join(dir, "agent-ca.crt"), CAKeyFile: filepath.Join(dir, "agent-ca.key")}
+	if err := b.ensureCA(); err != nil {
+		return nil, "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "agent.crt"), filepath.Join(dir, "agent.key")
+	if err := b.ensureLeaf(certFile, keyFile, serverTemplate("podyard-agent", sans)); err != nil {
+		return nil, "", "", err
+	}
+	caPEM, err = os.ReadFile(b.CACertFile)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("pki: %w", err)
+	}
+	return caPEM, certFile, keyFile, nil
 }
 
 // SignClientCert issues a client certificate for user in groups, valid for

@@ -24,7 +24,7 @@ type LogBackend interface {
 // LogREST serves GET /pods/{name}/log.
 type LogREST struct {
 	store   *registry.Store
-	Backend LogBackend // nil until node agents run containers
+	Backend LogBackend
 }
 
 func (r *LogREST) New() runtime.Object { return &corev1.Pod{} }

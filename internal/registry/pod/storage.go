@@ -18,13 +18,17 @@ type Storage struct {
 	Binding             *BindingREST
 	Eviction            *EvictionREST
 	Log                 *LogREST
+	Exec                *ExecREST
+	Attach              *AttachREST
+	PortForward         *PortForwardREST
 }
 
 // Resource is the group-resource of pods.
 var Resource = schema.GroupResource{Resource: "pods"}
 
-// NewStorage builds the pod store over etcd and its subresources.
-func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Storage, error) {
+// NewStorage builds the pod store over etcd and its subresources; nodes
+// reaches the agents that serve logs, exec, attach and port-forward.
+func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter, nodes NodeConnector) (*Storage, error) {
 	s := newStrategy(typer)
 	pods, err := store.New(store.Resource{
 		Resource: Resource,
@@ -47,6 +51,9 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Sto
 		EphemeralContainers: store.NewSubresource(pods, ephemeralStrategy{s}),
 		Binding:             &BindingREST{store: pods},
 		Eviction:            &EvictionREST{pods: podREST},
-		Log:                 &LogREST{store: pods},
+		Log:                 &LogREST{store: pods, Backend: agentLogs{nodes}},
+		Exec:                &ExecREST{pods: pods, Nodes: nodes},
+		Attach:              &AttachREST{pods: pods, Nodes: nodes},
+		PortForward:         &PortForwardREST{pods: pods, Nodes: nodes},
 	}, nil
 }

@@ -1,0 +1,277 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cri-streaming/pkg/streaming/portforward"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+
+	"github.com/podyard/podyard/internal/pki"
+	"github.com/podyard/podyard/internal/queryparams"
+	"github.com/podyard/podyard/internal/registry/pod"
+	podruntime "github.com/podyard/podyard/internal/runtime"
+	"github.com/podyard/podyard/internal/runtime/crilog"
+)
+
+const (
+	// Like the kubelet's defaults: an idle stream is dropped after 4 h,
+	// a client has 30 s to open its streams.
+	streamIdleTimeout     = 4 * time.Hour
+	streamCreationTimeout = 30 * time.Second
+)
+
+// streamServer is the agent's HTTPS endpoint for the API server: logs,
+// exec, attach and port-forward, on the kubelet's paths. It accepts only
+// the API server's client certificate.
+type streamServer struct {
+	srv   *http.Server
+	port  int32
+	caPEM []byte
+}
+
+func (s *streamServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
+}
+
+func (a *Agent) startServer(ctx context.Context) (*streamServer, error) {
+	caPEM, certFile, keyFile, err := pki.EnsureAgent(a.cfg.DataDir, []string{a.hostIP, "127.0.0.1", a.cfg.NodeName})
+	if err != nil {
+		return nil, fmt.Errorf("agent: certificates: %w", err)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("agent: certificates: %w", err)
+	}
+	tlsConfig := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    a.cfg.ClusterCA,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0].Subject.CommonName != pki.AgentClientUser {
+				return errors.New("only the API server may connect")
+			}
+			return nil
+		},
+		NextProtos: []string{"http/1.1"}, // upgrades (SPDY, WebSocket) need HTTP/1.1
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("agent: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", a.serveLogs)
+	for _, p := range []string{"/exec/{namespace}/{pod}/{container}", "/exec/{namespace}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc(p, a.serveExec)
+	}
+	for _, p := range []string{"/attach/{namespace}/{pod}/{container}", "/attach/{namespace}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc(p, a.serveAttach)
+	}
+	for _, p := range []string{"/portForward/{namespace}/{pod}", "/portForward/{namespace}/{pod}/{uid}"} {
+		mux.HandleFunc(p, a.servePortForward)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("streaming server", "err", err)
+		}
+	}()
+	return &streamServer{srv: srv, port: int32(ln.Addr().(*net.TCPAddr).Port), caPEM: caPEM}, nil
+}
+
+// target resolves the pod (and its UID, when the path names one).
+func (a *Agent) target(w http.ResponseWriter, r *http.Request) *podWorker {
+	ns, name := r.PathValue("namespace"), r.PathValue("pod")
+	pw := a.worker(ns, name)
+	if pw == nil || (r.PathValue("uid") != "" && string(pw.uid) != r.PathValue("uid")) {
+		http.Error(w, fmt.Sprintf("pod %s/%s not found on node %s", ns, name, a.cfg.NodeName), http.StatusNotFound)
+		return nil
+	}
+	return pw
+}
+
+func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
+	pw := a.target(w, r)
+	if pw == nil {
+		return
+	}
+	var opts corev1.PodLogOptions
+	if err := queryparams.Decode(r.URL.Query(), &opts); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if errs := pod.ValidateLogOptions(&opts); len(errs) > 0 {
+		http.Error(w, errs.ToAggregate().Error(), http.StatusBadRequest)
+		return
+	}
+	name := r.PathValue("container")
+	c, _, err := pw.container(name, opts.Previous)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p, _ := pw.snapshot()
+	path := a.logPath(p, name, c.Attempt)
+	stream := ""
+	if opts.Stream != nil {
+		stream = *opts.Stream
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	out := io.Writer(w)
+	if f, ok := w.(http.Flusher); ok && opts.Follow {
+		out = flushWriter{w, f}
+	}
+	running := func() bool {
+		cur, run, err := pw.container(name, false)
+		return err == nil && run && cur.ID == c.ID
+	}
+	if err := crilog.Read(r.Context(), path, crilog.Options(&opts, time.Now()), stream, running, out); err != nil && r.Context().Err() == nil {
+		a.log.Warn("read container log", "pod", p.Name, "container", name, "err", err)
+	}
+}
+
+type flushWriter struct {
+	w io.Writer
+	f http.Flusher
+}
+
+func (fw flushWriter) Write(p []byte) (int, error) {
+	n, err := fw.w.Write(p)
+	fw.f.Flush()
+	return n, err
+}
+
+// streamQuery accepts "true" where the kubelet's parameters say "1", so a
+// client of the node path may use either.
+func streamQuery(r *http.Request) {
+	q := r.URL.Query()
+	for _, k := range []string{"stdin", "stdout", "stderr", "tty"} {
+		if v := q.Get(k); v != "" {
+			if b, err := strconv.ParseBool(v); err == nil && b {
+				q.Set(k, "1")
+			} else if v != "1" {
+				q.Set(k, "0")
+			}
+		}
+	}
+	r.URL.RawQuery = q.Encode()
+	r.Form = nil
+}
+
+func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
+	pw := a.target(w, r)
+	if pw == nil {
+		return
+	}
+	streamQuery(r)
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	cmd := r.URL.Query()["command"]
+	if len(cmd) == 0 {
+		http.Error(w, "command is required: give one or more command= parameters", http.StatusBadRequest)
+		return
+	}
+	remotecommand.ServeExec(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
+		opts, streamIdleTimeout, streamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+}
+
+func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
+	pw := a.target(w, r)
+	if pw == nil {
+		return
+	}
+	streamQuery(r)
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	remotecommand.ServeAttach(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
+		opts, streamIdleTimeout, streamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+}
+
+func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
+	pw := a.target(w, r)
+	if pw == nil {
+		return
+	}
+	opts, err := portforward.NewV4Options(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	portforward.ServePortForward(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), opts,
+		streamIdleTimeout, streamCreationTimeout, portforward.SupportedProtocols)
+}
+
+// containerStreams adapts the runtime to the streaming library.
+type containerStreams struct {
+	a  *Agent
+	pw *podWorker
+}
+
+func (s containerStreams) running(name string) (string, error) {
+	c, running, err := s.pw.container(name, false)
+	if err != nil {
+		return "", err
+	}
+	if !running {
+		return "", fmt.Errorf("container %q in pod %q is not running", name, s.pw.pod.Name)
+	}
+	return c.ID, nil
+}
+
+func (s containerStreams) ExecInContainer(ctx context.Context, _ string, _ string, container string, cmd []string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
+	id, err := s.running(container)
+	if err != nil {
+		return err
+	}
+	return s.a.rt.Exec(ctx, id, cmd, in, out, errOut, tty, terminalSizes(resize))
+}
+
+func (s containerStreams) AttachContainer(ctx context.Context, _ string, _ string, container string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) error {
+	id, err := s.running(container)
+	if err != nil {
+		return err
+	}
+	return s.a.rt.Attach(ctx, id, in, out, errOut, tty, terminalSizes(resize))
+}
+
+func (s containerStreams) PortForward(ctx context.Context, _ string, uid string, port int32, stream io.ReadWriteCloser) error {
+	return s.a.rt.PortForward(ctx, uid, port, stream)
+}
+
+// terminalSizes converts the streaming library's resize events.
+func terminalSizes(in <-chan remotecommand.TerminalSize) <-chan podruntime.TerminalSize {
+	if in == nil {
+		return nil
+	}
+	out := make(chan podruntime.TerminalSize)
+	go func() {
+		defer close(out)
+		for size := range in {
+			out <- podruntime.TerminalSize{Width: size.Width, Height: size.Height}
+		}
+	}()
+	return out
+}

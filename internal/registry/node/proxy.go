@@ -1,0 +1,85 @@
+package node
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+	translator "k8s.io/apiserver/pkg/util/proxy"
+
+	"github.com/podyard/podyard/internal/nodeclient"
+)
+
+// Connector finds a node's agent.
+type Connector interface {
+	Location(ctx context.Context, nodeName string) (*url.URL, http.RoundTripper, error)
+}
+
+// ProxyREST serves /nodes/{name}/proxy/{path}: requests go to the node's
+// agent, so /nodes/n/proxy/exec/ns/pod/container?command=... is an exec on
+// the agent's own path, over SPDY or WebSocket.
+type ProxyREST struct {
+	Nodes Connector
+}
+
+func (r *ProxyREST) New() runtime.Object { return &corev1.Node{} }
+func (r *ProxyREST) Destroy()            {}
+
+func (r *ProxyREST) ConnectMethods() []string {
+	return []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+}
+
+func (r *ProxyREST) NewConnectOptions() (runtime.Object, bool, string) {
+	return &corev1.NodeProxyOptions{}, true, "path"
+}
+
+func (r *ProxyREST) Connect(ctx context.Context, name string, opts runtime.Object, responder rest.Responder) (http.Handler, error) {
+	return ProxyTo(ctx, r.Nodes, name, opts.(*corev1.NodeProxyOptions).Path, responder)
+}
+
+// ProxyTo builds the handler that proxies to subpath on the node's agent.
+func ProxyTo(ctx context.Context, nodes Connector, name, subpath string, responder rest.Responder) (http.Handler, error) {
+	base, transport, err := nodes.Location(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	loc := *base
+	loc.Path = path.Join("/", subpath)
+	first, _, _ := strings.Cut(strings.TrimPrefix(loc.Path, "/"), "/")
+	switch first {
+	case "exec", "attach":
+		return streamHandler{loc: loc, transport: transport, responder: responder}, nil
+	case "portForward":
+		return nodeclient.PortForwardHandler(&loc, transport, responder), nil
+	default:
+		return nodeclient.ProxyHandler(&loc, transport, responder), nil
+	}
+}
+
+// streamHandler reads the stream parameters from the request itself, as
+// the translator must know which streams a WebSocket client asked for.
+type streamHandler struct {
+	loc       url.URL
+	transport http.RoundTripper
+	responder rest.Responder
+}
+
+func (h streamHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	flag := func(k string) bool {
+		b, err := strconv.ParseBool(q.Get(k))
+		return q.Get(k) == "1" || (err == nil && b)
+	}
+	loc := h.loc
+	loc.RawQuery = req.URL.RawQuery
+	streams := translator.Options{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr"), Tty: flag("tty")}
+	nodeclient.StreamHandler(&loc, h.transport, h.responder, streams).ServeHTTP(w, req)
+}
+
+var _ rest.Connecter = &ProxyREST{}
