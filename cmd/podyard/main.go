@@ -1,30 +1,26 @@
-// Command podyard is the one Podyard binary: `podyard server` runs the
-// control plane, `podyard version` says which build this is.
+// Command podyard is the one Podyard binary: `podyard up` runs a whole
+// cluster on this machine, `podyard server` the control plane, `podyard
+// agent` a node, `podyard version` says which build this is.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 
 	"k8s.io/klog/v2"
 
-	"github.com/podyard/podyard/internal/apiserver"
-	"github.com/podyard/podyard/internal/controller"
-	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/version"
 )
 
 const usage = `usage: podyard <command> [flags]
 
 commands:
+  up        run a whole cluster here: server, embedded etcd, scheduler, controllers and one node agent
   server    run the API server and controllers (etcd embedded unless --etcd-servers)
+  agent     join a cluster as a node and run its pods
   version   print the version
 `
 
@@ -35,8 +31,14 @@ func main() {
 	}
 	var err error
 	switch os.Args[1] {
+	case "up":
+		err = runUp(os.Args[2:])
 	case "server":
 		err = runServer(os.Args[2:])
+	case "agent":
+		err = runAgent(os.Args[2:])
+	case superviseCommand: // started by the process runtime, not by people
+		err = runSupervise(os.Args[2:])
 	case "version", "--version":
 		fmt.Println(version.String())
 	case "help", "-h", "--help":
@@ -51,51 +53,6 @@ func main() {
 		}
 		os.Exit(1)
 	}
-}
-
-func runServer(args []string) error {
-	fs := flag.NewFlagSet("podyard server", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", "podyard-data", "directory for credentials, kubeconfig and embedded etcd data")
-	listen := fs.String("listen", "127.0.0.1:6443", "host:port of the HTTPS API (port 0 picks a free one)")
-	etcdServers := fs.String("etcd-servers", "", "comma-separated client URLs of an external etcd cluster (default: embedded etcd)")
-	var etcdTLS etcd.TLS
-	fs.StringVar(&etcdTLS.TrustedCAFile, "etcd-cafile", "", "CA bundle that signed the external etcd servers' certificates")
-	fs.StringVar(&etcdTLS.CertFile, "etcd-certfile", "", "client certificate for the external etcd servers")
-	fs.StringVar(&etcdTLS.KeyFile, "etcd-keyfile", "", "key of --etcd-certfile")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("server: unexpected arguments %q", fs.Args())
-	}
-	log, err := newLogger(*logLevel)
-	if err != nil {
-		return err
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	opts := apiserver.Options{
-		DataDir: *dataDir,
-		Listen:  *listen,
-		Logger:  log,
-		PostStart: map[string]controller.StartFunc{
-			"podyard-controllers": controller.ControlPlane(apiserver.ImmortalNamespaces, log),
-		},
-	}
-	if *etcdServers != "" {
-		opts.EtcdServers = strings.Split(*etcdServers, ",")
-		opts.EtcdTLS = etcdTLS
-	} else if etcdTLS != (etcd.TLS{}) {
-		return fmt.Errorf("server: --etcd-cafile, --etcd-certfile and --etcd-keyfile need --etcd-servers")
-	}
-	if (etcdTLS.CertFile == "") != (etcdTLS.KeyFile == "") {
-		return fmt.Errorf("server: --etcd-certfile and --etcd-keyfile go together")
-	}
-	return apiserver.Run(ctx, opts, func(r apiserver.Ready) {
-		fmt.Printf("podyard: ready at %s (export KUBECONFIG=%s)\n", r.URL, r.Kubeconfig)
-	})
 }
 
 func newLogger(level string) (*slog.Logger, error) {

@@ -47,7 +47,10 @@ type Config struct {
 	// CrashBackoff is the first wait before restarting a crashing
 	// container (the kubelet's 10 s by default).
 	CrashBackoff time.Duration
-	Log          *slog.Logger
+	// LeaseDuration is how long the node's Lease stays valid (40 s by
+	// default); it is renewed every quarter of it.
+	LeaseDuration time.Duration
+	Log           *slog.Logger
 }
 
 // Agent is a running node agent.
@@ -75,6 +78,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.CrashBackoff == 0 {
 		cfg.CrashBackoff = 10 * time.Second
+	}
+	if cfg.LeaseDuration < time.Second {
+		cfg.LeaseDuration = 40 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

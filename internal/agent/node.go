@@ -19,18 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/podyard/podyard/internal/nodeclient"
 	"github.com/podyard/podyard/internal/version"
 )
 
-// AgentCAAnnotation on a Node holds the PEM certificate that signed the
-// agent's streaming server certificate; the API server trusts it for that
-// node only.
-const AgentCAAnnotation = "podyard.io/agent-ca"
-
 const (
 	leaseNamespace = "kube-node-lease"
-	leaseDuration  = 40 * time.Second
-	leaseRenewal   = 10 * time.Second
 	// The node's conditions are re-posted this often even when unchanged,
 	// as the kubelet does, so their heartbeat time says the agent lives.
 	statusReport = time.Minute
@@ -81,7 +75,7 @@ func (a *Agent) nodeObject(port int32, caPEM []byte) *corev1.Node {
 				corev1.LabelOSStable:   runtime.GOOS,
 				corev1.LabelArchStable: runtime.GOARCH,
 			},
-			Annotations: map[string]string{AgentCAAnnotation: string(caPEM)},
+			Annotations: map[string]string{nodeclient.AgentCAAnnotation: string(caPEM)},
 		},
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
@@ -161,7 +155,7 @@ func (a *Agent) renewLease(ctx context.Context) {
 				ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: leaseNamespace},
 				Spec: coordinationv1.LeaseSpec{
 					HolderIdentity:       ptr.To(a.cfg.NodeName),
-					LeaseDurationSeconds: ptr.To(int32(leaseDuration / time.Second)),
+					LeaseDurationSeconds: ptr.To(int32(a.cfg.LeaseDuration / time.Second)),
 					RenewTime:            &now,
 				},
 			}
@@ -169,12 +163,13 @@ func (a *Agent) renewLease(ctx context.Context) {
 		} else if err == nil {
 			lease.Spec.RenewTime = &now
 			lease.Spec.HolderIdentity = ptr.To(a.cfg.NodeName)
+			lease.Spec.LeaseDurationSeconds = ptr.To(int32(a.cfg.LeaseDuration / time.Second))
 			_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
 		}
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("renew lease", "err", err)
 		}
-	}, leaseRenewal)
+	}, a.cfg.LeaseDuration/4) // the kubelet renews its 40 s lease every 10 s
 }
 
 func mergeMaps(into, from map[string]string) map[string]string {

@@ -8,13 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cri-streaming/pkg/streaming/portforward"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
 
+	"github.com/podyard/podyard/internal/nodeclient"
 	"github.com/podyard/podyard/internal/pki"
 	"github.com/podyard/podyard/internal/queryparams"
 	"github.com/podyard/podyard/internal/registry/pod"
@@ -158,20 +158,12 @@ func (fw flushWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// streamQuery accepts "true" where the kubelet's parameters say "1", so a
-// client of the node path may use either.
+// streamQuery accepts the pod API's stdin/stdout/stderr=true where the
+// kubelet's parameters say input/output/error=1, so a client of the node
+// path may use either.
 func streamQuery(r *http.Request) {
 	q := r.URL.Query()
-	for _, k := range []string{"stdin", "stdout", "stderr", "tty"} {
-		if v := q.Get(k); v != "" {
-			if b, err := strconv.ParseBool(v); err == nil && b {
-				q.Set(k, "1")
-			} else if v != "1" {
-				q.Set(k, "0")
-			}
-		}
-	}
-	r.URL.RawQuery = q.Encode()
+	r.URL.RawQuery = nodeclient.ParseStreams(q).Query(q).Encode()
 	r.Form = nil
 }
 

@@ -13,15 +13,25 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/podyard/podyard/internal/controller/namespace"
+	"github.com/podyard/podyard/internal/controller/nodelifecycle"
 	"github.com/podyard/podyard/internal/controller/serviceaccount"
+	"github.com/podyard/podyard/internal/scheduler"
 )
 
 // StartFunc starts controllers against the API server reached by cfg; they stop when ctx ends.
 type StartFunc = func(ctx context.Context, cfg *rest.Config) error
 
-// ControlPlane starts the control plane's controllers: namespace lifecycle
-// (systemNamespaces always exist) and default service accounts.
-func ControlPlane(systemNamespaces []string, log *slog.Logger) StartFunc {
+// Config of the control plane's controllers.
+type Config struct {
+	SystemNamespaces []string      // namespaces that always exist
+	EvictionTimeout  time.Duration // how long pods stay on a lost node
+	Log              *slog.Logger
+}
+
+// ControlPlane starts the control plane's controllers: namespace
+// lifecycle, default service accounts, the scheduler and node lifecycle.
+func ControlPlane(c Config) StartFunc {
+	log := c.Log
 	return func(ctx context.Context, cfg *rest.Config) error {
 		cfg = rest.CopyConfig(cfg)
 		cfg.QPS, cfg.Burst = 200, 400
@@ -34,11 +44,21 @@ func ControlPlane(systemNamespaces []string, log *slog.Logger) StartFunc {
 			return fmt.Errorf("controllers: %w", err)
 		}
 		factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
-		namespaces := namespace.New(client, dyn, factory, systemNamespaces, log)
+		namespaces := namespace.New(client, dyn, factory, c.SystemNamespaces, log)
 		accounts := serviceaccount.New(client, factory, log)
+		sched, err := scheduler.New(client, factory, log)
+		if err != nil {
+			return fmt.Errorf("controllers: %w", err)
+		}
+		nodes, err := nodelifecycle.New(client, factory, c.EvictionTimeout, log)
+		if err != nil {
+			return fmt.Errorf("controllers: %w", err)
+		}
 		factory.Start(ctx.Done())
 		go namespaces.Run(ctx, 2)
 		go accounts.Run(ctx, 2)
+		go sched.Run(ctx)
+		go nodes.Run(ctx)
 		return nil
 	}
 }

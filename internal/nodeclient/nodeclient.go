@@ -21,8 +21,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// AgentCAAnnotation is where an agent publishes the CA of its serving
-// certificate (kept in step with package agent).
+// AgentCAAnnotation on a Node holds the PEM certificate that signed the
+// agent's streaming server certificate; the API server trusts it for that
+// node only.
 const AgentCAAnnotation = "podyard.io/agent-ca"
 
 // NodeGetter reads nodes (the node registry store).

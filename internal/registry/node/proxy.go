@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,13 +71,10 @@ type streamHandler struct {
 
 func (h streamHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
-	flag := func(k string) bool {
-		b, err := strconv.ParseBool(q.Get(k))
-		return q.Get(k) == "1" || (err == nil && b)
-	}
+	s := nodeclient.ParseStreams(q)
 	loc := h.loc
-	loc.RawQuery = req.URL.RawQuery
-	streams := translator.Options{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr"), Tty: flag("tty")}
+	loc.RawQuery = s.Query(q).Encode()
+	streams := translator.Options{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, Tty: s.TTY}
 	nodeclient.StreamHandler(&loc, h.transport, h.responder, streams).ServeHTTP(w, req)
 }
 

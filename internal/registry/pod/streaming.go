@@ -50,17 +50,6 @@ func streamTarget(ctx context.Context, pods *genericregistry.Store, nodes NodeCo
 	return &loc, transport, nil
 }
 
-// streamQuery is the agent's form of the stream parameters.
-func streamQuery(stdin, stdout, stderr, tty bool) url.Values {
-	q := url.Values{}
-	for k, v := range map[string]bool{"stdin": stdin, "stdout": stdout, "stderr": stderr, "tty": tty} {
-		if v {
-			q.Set(k, "1")
-		}
-	}
-	return q
-}
-
 func validateStreams(stdin, stdout, stderr, tty bool) error {
 	if !stdin && !stdout && !stderr {
 		return apierrors.NewBadRequest("you must specify at least 1 of stdin, stdout, stderr")
@@ -99,7 +88,7 @@ func (r *ExecREST) Connect(ctx context.Context, name string, opts runtime.Object
 	if err != nil {
 		return nil, err
 	}
-	q := streamQuery(o.Stdin, o.Stdout, o.Stderr, o.TTY)
+	q := nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}.Query(nil)
 	q["command"] = o.Command
 	loc.RawQuery = q.Encode()
 	return nodeclient.StreamHandler(loc, transport, responder, translator.Options{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Tty: o.TTY}), nil
@@ -129,7 +118,7 @@ func (r *AttachREST) Connect(ctx context.Context, name string, opts runtime.Obje
 	if err != nil {
 		return nil, err
 	}
-	loc.RawQuery = streamQuery(o.Stdin, o.Stdout, o.Stderr, o.TTY).Encode()
+	loc.RawQuery = nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}.Query(nil).Encode()
 	return nodeclient.StreamHandler(loc, transport, responder, translator.Options{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Tty: o.TTY}), nil
 }
 

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/podyard/podyard/internal/agent"
+	"github.com/podyard/podyard/internal/runtime/process"
+)
+
+// agentFlags configure a node agent, alone or inside `up`.
+type agentFlags struct {
+	nodeName, dataDir, runtime, address, listen string
+	leaseDuration, crashBackoff                 time.Duration
+}
+
+func (f *agentFlags) register(fs *flag.FlagSet) {
+	host, _ := os.Hostname()
+	fs.StringVar(&f.nodeName, "node-name", host, "name of this node")
+	fs.StringVar(&f.runtime, "runtime", "process", "container runtime: process (each container a host process; no images)")
+	fs.StringVar(&f.address, "address", "", "IP address the node advertises (default: the first non-loopback IPv4 address)")
+	fs.StringVar(&f.listen, "agent-listen", "", "host:port of the agent's streaming server (default: the node address, a free port)")
+	fs.DurationVar(&f.leaseDuration, "lease-duration", 40*time.Second, "how long the node's lease is valid; renewed every quarter of it")
+	fs.DurationVar(&f.crashBackoff, "crash-backoff", 10*time.Second, "first wait before restarting a crashing container; doubles up to 5m")
+}
+
+func runAgent(args []string) error {
+	fs := flag.NewFlagSet("podyard agent", flag.ContinueOnError)
+	var f agentFlags
+	f.register(fs)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig that reaches the cluster (required)")
+	fs.StringVar(&f.dataDir, "data-dir", "podyard-agent", "directory for the agent's credentials, containers, volumes and logs")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("agent: unexpected arguments %q", fs.Args())
+	}
+	if *kubeconfig == "" {
+		return fmt.Errorf("agent: --kubeconfig is required")
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return f.run(ctx, *kubeconfig, log)
+}
+
+// run builds the runtime and the agent and runs it until ctx ends.
+func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logger) error {
+	if f.nodeName == "" {
+		return fmt.Errorf("agent: --node-name is required (the host name is unknown)")
+	}
+	if f.runtime != "process" {
+		return fmt.Errorf("agent: --runtime %q is not supported: the process runtime is the only one so far", f.runtime)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	clusterCA, err := caPool(cfg)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	rt, err := process.New(ctx, process.Config{
+		Dir:        filepath.Join(f.dataDir, "containers"),
+		Supervisor: []string{self, superviseCommand},
+		Log:        log,
+	})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	a, err := agent.New(agent.Config{
+		NodeName: f.nodeName, DataDir: f.dataDir, Client: client, ClusterCA: clusterCA, Runtime: rt,
+		Listen: f.listen, Address: f.address, CrashBackoff: f.crashBackoff, LeaseDuration: f.leaseDuration, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// caPool is the CA the kubeconfig trusts for the API server: the same CA
+// signs the API server's client certificate towards agents.
+func caPool(cfg *rest.Config) (*x509.CertPool, error) {
+	pem := cfg.TLSClientConfig.CAData
+	if len(pem) == 0 && cfg.TLSClientConfig.CAFile != "" {
+		var err error
+		if pem, err = os.ReadFile(cfg.TLSClientConfig.CAFile); err != nil {
+			return nil, fmt.Errorf("cluster CA: %w", err)
+		}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the kubeconfig names no certificate authority: the agent needs it to know the API server")
+	}
+	return pool, nil
+}
