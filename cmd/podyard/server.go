@@ -19,12 +19,14 @@ import (
 type controlPlaneFlags struct {
 	dataDir, listen, logLevel string
 	evictionTimeout           time.Duration
+	scheduler                 bool
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet, dataDirDefault, listenDefault string) {
 	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, "directory for credentials, kubeconfig and embedded etcd data")
 	fs.StringVar(&f.listen, "listen", listenDefault, "host:port of the HTTPS API (port 0 picks a free one)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&f.scheduler, "scheduler", true, "run the scheduler (false: pods stay unbound until something binds them through pods/binding)")
 	fs.DurationVar(&f.evictionTimeout, "pod-eviction-timeout", nodelifecycle.DefaultEvictionTimeout, "how long pods stay on a node that stopped renewing its lease before they are deleted")
 }
 
@@ -41,6 +43,7 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 			"podyard-controllers": controller.ControlPlane(controller.Config{
 				SystemNamespaces: apiserver.ImmortalNamespaces,
 				EvictionTimeout:  f.evictionTimeout,
+				NoScheduler:      !f.scheduler,
 				Log:              log,
 			}),
 		},

@@ -59,7 +59,7 @@ func runUp(args []string) error {
 			if err := waitNodeReady(ctx, r.Kubeconfig, ag.nodeName); err != nil {
 				return
 			}
-			fmt.Printf("podyard: ready at %s: node %s runs pods\n", r.URL, ag.nodeName)
+			fmt.Printf("podyard: ready at %s (node %s runs pods)\n", r.URL, ag.nodeName)
 			fmt.Printf("podyard: point kubectl at it with: export KUBECONFIG=%s\n", r.Kubeconfig)
 		}()
 	})

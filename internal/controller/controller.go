@@ -25,6 +25,7 @@ type StartFunc = func(ctx context.Context, cfg *rest.Config) error
 type Config struct {
 	SystemNamespaces []string      // namespaces that always exist
 	EvictionTimeout  time.Duration // how long pods stay on a lost node
+	NoScheduler      bool          // pods stay unbound until bound through pods/binding
 	Log              *slog.Logger
 }
 
@@ -46,9 +47,11 @@ func ControlPlane(c Config) StartFunc {
 		factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
 		namespaces := namespace.New(client, dyn, factory, c.SystemNamespaces, log)
 		accounts := serviceaccount.New(client, factory, log)
-		sched, err := scheduler.New(client, factory, log)
-		if err != nil {
-			return fmt.Errorf("controllers: %w", err)
+		var sched *scheduler.Scheduler
+		if !c.NoScheduler {
+			if sched, err = scheduler.New(client, factory, log); err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
 		}
 		nodes, err := nodelifecycle.New(client, factory, c.EvictionTimeout, log)
 		if err != nil {
@@ -57,7 +60,9 @@ func ControlPlane(c Config) StartFunc {
 		factory.Start(ctx.Done())
 		go namespaces.Run(ctx, 2)
 		go accounts.Run(ctx, 2)
-		go sched.Run(ctx)
+		if sched != nil {
+			go sched.Run(ctx)
+		}
 		go nodes.Run(ctx)
 		return nil
 	}

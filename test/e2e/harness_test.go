@@ -167,6 +167,7 @@ type Server struct {
 	Etcd       *EtcdProcess // non-nil when the server uses an external etcd
 
 	listen string
+	args   []string // the command and its flags, less --data-dir and --listen
 	cmd    *exec.Cmd
 	logs   *lockedBuffer
 	done   chan error
@@ -175,14 +176,16 @@ type Server struct {
 type serverOptions struct {
 	dataDir string
 	etcd    *EtcdProcess
+	args    []string // default: server
 }
 
 // StartServer starts `podyard server` on a free port with a fresh data dir
 // (or the given one) and waits for its ready line. The process is stopped
-// when the test ends.
+// when the test ends. Its scheduler is off: tests of the API place pods
+// themselves, on nodes that exist only as API objects.
 func StartServer(t tester) *Server {
 	t.Helper()
-	opts := serverOptions{dataDir: t.TempDir()}
+	opts := serverOptions{dataDir: t.TempDir(), args: []string{"server", "--scheduler=false"}}
 	if externalEtcd() {
 		opts.etcd = StartEtcd(t)
 	}
@@ -191,7 +194,10 @@ func StartServer(t tester) *Server {
 
 func startServer(t tester, opts serverOptions) *Server {
 	t.Helper()
-	s := &Server{t: t, DataDir: opts.dataDir, Etcd: opts.etcd, listen: "127.0.0.1:0"}
+	if len(opts.args) == 0 {
+		opts.args = []string{"server"}
+	}
+	s := &Server{t: t, DataDir: opts.dataDir, Etcd: opts.etcd, listen: "127.0.0.1:0", args: opts.args}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -202,7 +208,7 @@ var readyLine = regexp.MustCompile(`ready at (https://\S+)`)
 func (s *Server) start() {
 	t := s.t
 	t.Helper()
-	args := []string{"server", "--data-dir", s.DataDir, "--listen", s.listen}
+	args := append(append([]string{}, s.args...), "--data-dir", s.DataDir, "--listen", s.listen)
 	if e := s.Etcd; e != nil {
 		args = append(args, "--etcd-servers", e.URL,
 			"--etcd-cafile", e.TLS.CACertFile, "--etcd-certfile", e.TLS.EtcdClientCertFile, "--etcd-keyfile", e.TLS.EtcdClientKeyFile)
@@ -292,10 +298,15 @@ func (s *Server) Kubectl(args ...string) string {
 
 // KubectlResult runs kubectl with stdin and returns stdout, stderr and the error.
 func (s *Server) KubectlResult(stdin string, args ...string) (string, string, error) {
+	return s.KubectlEnv(nil, stdin, args...)
+}
+
+// KubectlEnv is KubectlResult with extra environment variables.
+func (s *Server) KubectlEnv(env []string, stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "kubectl", args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "HOME="+s.DataDir)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "HOME="+s.DataDir), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
