@@ -194,13 +194,16 @@ func createPod(t *testing.T, s *Server, ns string, pod *corev1.Pod) *corev1.Pod 
 	return p
 }
 
-// processesWith counts live processes whose command line contains marker.
-func processesWith(marker string) int {
+// processesWith counts live processes running program with env (KEY=VALUE)
+// in their environment.
+func processesWith(program, env string) int {
 	n := 0
-	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, f := range dirs {
-		b, err := os.ReadFile(f)
-		if err == nil && bytes.Contains(b, []byte(marker)) {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmdline, err1 := os.ReadFile(filepath.Join(d, "cmdline"))
+		environ, err2 := os.ReadFile(filepath.Join(d, "environ"))
+		if err1 == nil && err2 == nil && bytes.HasPrefix(cmdline, []byte(program+"\x00")) &&
+			bytes.Contains(append([]byte{0}, environ...), []byte("\x00"+env+"\x00")) {
 			n++
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/podyard/podyard/internal/runtime"
 )
 
@@ -113,4 +115,24 @@ func exitReason(code int) string {
 		return "Completed"
 	}
 	return "Error"
+}
+
+// maxSocketPath is the room a unix socket address has (108 bytes with the
+// terminating NUL on Linux).
+const maxSocketPath = 107
+
+// withSocket calls f with an address of dir's supervisor socket that fits
+// a unix socket address: the path itself, or for a deep data dir the same
+// file through an O_PATH descriptor of dir, /proc/self/fd/N/supervisor.sock.
+func withSocket(dir string, f func(addr string) error) error {
+	full := filepath.Join(dir, socketFile)
+	if len(full) <= maxSocketPath {
+		return f(full)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	return f(fmt.Sprintf("/proc/self/fd/%d/%s", fd, socketFile))
 }

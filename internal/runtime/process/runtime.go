@@ -181,7 +181,11 @@ func (r *Runtime) get(id string) (*container, error) {
 // watch holds a connection to the supervisor; its end means the container
 // ended, and the exit record says how.
 func (r *Runtime) watch(c *container) error {
-	conn, err := net.Dial("unix", filepath.Join(c.dir, socketFile))
+	var conn net.Conn
+	err := withSocket(c.dir, func(addr string) (err error) {
+		conn, err = net.Dial("unix", addr)
+		return err
+	})
 	if err != nil {
 		r.lost(c, fmt.Sprintf("supervisor unreachable: %v", err))
 		return nil
@@ -421,7 +425,11 @@ func (r *Runtime) Attach(ctx context.Context, id string, stdin io.Reader, stdout
 		return fmt.Errorf("container %s does not take stdin (spec.containers[].stdin is false)", c.spec.Name)
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", filepath.Join(c.dir, socketFile))
+	var conn net.Conn
+	err = withSocket(c.dir, func(addr string) (err error) {
+		conn, err = d.DialContext(ctx, "unix", addr)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", c.spec.Name, err)
 	}

@@ -322,3 +322,29 @@ func waitGone(t *testing.T, pid int) {
 	}
 	t.Errorf("process %d still runs", pid)
 }
+
+// TestDeepDataDir: a data dir too deep for a unix socket address still
+// works (the supervisor socket is reached through a directory descriptor).
+func TestDeepDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	r := newRuntime(t, dir)
+	cfg := config(t, "c", "sh", "-c", "read l; echo got $l; exit 5")
+	cfg.Stdin, cfg.StdinOnce = true, true
+	st, err := r.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(filepath.Join(dir, st.ID, socketFile)) <= maxSocketPath {
+		t.Fatal("the test's data dir is not deep enough")
+	}
+	var out buffer
+	if err := r.Attach(context.Background(), st.ID, strings.NewReader("line\n"), &out, nil, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitExited(t, r, st.ID); got.ExitCode != 5 {
+		t.Errorf("exit %+v", got)
+	}
+	if !strings.Contains(out.String(), "got line") {
+		t.Errorf("attach output %q", out.String())
+	}
+}

@@ -53,7 +53,15 @@ func reportStart(err error) error {
 }
 
 func (s *supervisor) run() error {
-	ln, err := net.Listen("unix", filepath.Join(s.dir, socketFile))
+	var ln net.Listener
+	err := withSocket(s.dir, func(addr string) (err error) {
+		ln, err = net.Listen("unix", addr)
+		if err == nil && strings.HasPrefix(addr, "/proc/self/fd/") {
+			// The descriptor is gone by Close: Remove deletes the file.
+			ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		}
+		return err
+	})
 	if err != nil {
 		return reportStart(fmt.Errorf("listen: %w", err))
 	}

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+)
+
+// TestAgentRestartAndLoss: a node agent killed with SIGKILL while its pods
+// run leaves them running; a new agent on the same data dir takes them back
+// (same processes, no duplicate, no restart). An agent that stays away
+// makes its node NotReady and its pods not Ready.
+func TestAgentRestartAndLoss(t *testing.T) {
+	if externalEtcd() {
+		t.Skip("runs in the embedded-etcd pass")
+	}
+	s := startServer(t, serverOptions{dataDir: t.TempDir(), args: []string{"server"}})
+	node := "agent-" + rand.String(5)
+	agentDir := t.TempDir()
+	t.Cleanup(func() { reapContainers(agentDir) })
+	agent := StartAgent(t, s, node, agentDir)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+
+	work := t.TempDir()
+	marker := "podyard-e2e-marker-" + rand.String(8)
+	pod := shPod("survivor", "echo $$$$ > pid; exec sleep 3600")
+	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MARKER", Value: marker}}
+	pod.Spec.Containers[0].WorkingDir = work
+	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
+		PeriodSeconds: 1,
+	}
+	createPod(t, s, ns, pod)
+	waitPod(t, s, ns, "survivor", "Ready", podReady)
+	pid := readPID(t, filepath.Join(work, "pid"))
+	s.Kubectl("logs", "survivor", "-n", ns) // logs are served before the restart...
+
+	agent.Kill(syscall.SIGKILL)
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("container process %d died with its agent: %v", pid, err)
+	}
+	agent = StartAgent(t, s, node, agentDir)
+	// ...and after it, and exec reaches the same process tree.
+	if out := s.Kubectl("exec", "survivor", "-n", ns, "--", "cat", "pid"); strings.TrimSpace(out) != strconv.Itoa(pid) {
+		t.Errorf("exec after the agent restart: %q", out)
+	}
+	p := waitPod(t, s, ns, "survivor", "Ready after the restart", podReady)
+	if st := p.Status.ContainerStatuses[0]; st.RestartCount != 0 || st.State.Running == nil {
+		t.Errorf("container after the agent restart: %+v", st)
+	}
+	if n := processesWith("sleep", "MARKER="+marker); n != 1 {
+		t.Errorf("%d processes of the container after the agent restart, want 1", n)
+	}
+	if readPID(t, filepath.Join(work, "pid")) != pid {
+		t.Errorf("the container was started again")
+	}
+
+	// The agent stops for good: its lease goes stale (4 s in tests).
+	agent.Kill(syscall.SIGKILL)
+	waitFor(t, "node NotReady", func() bool {
+		n, err := s.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		return err == nil && nodeReady(n) == corev1.ConditionUnknown
+	})
+	if out := s.Kubectl("get", "node", node); !strings.Contains(out, "NotReady") {
+		t.Errorf("kubectl get node:\n%s", out)
+	}
+	waitPod(t, s, ns, "survivor", "not Ready on a lost node", func(p *corev1.Pod) bool { return !podReady(p) })
+
+	// Nothing runs where nothing can be watched: a new pod is not placed there.
+	createPod(t, s, ns, shPod("newcomer", "sleep 1"))
+	p = waitPod(t, s, ns, "newcomer", "unschedulable", func(p *corev1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+				return strings.Contains(c.Message, "node(s) were not ready")
+			}
+		}
+		return false
+	})
+}
+
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, "pid file "+path, func() bool {
+		b, err := os.ReadFile(path)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	return pid
+}
