@@ -9,22 +9,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +28,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/podyard/podyard/bench/internal/benchutil"
 )
 
 type config struct {
@@ -96,13 +92,15 @@ func main() {
 func run(ctx context.Context, c config) error {
 	kubeconfig := c.kubeconfig
 	if kubeconfig == "" {
-		stop, path, pid, err := startServer(ctx, c.podyard, c.serverEnv)
+		// The scheduler stays off: this measures the API, and pods with no
+		// node to go to would only add its retries to the load.
+		server, err := benchutil.Start(ctx, c.podyard, c.serverEnv, "server", "--scheduler=false")
 		if err != nil {
 			return err
 		}
-		c.serverPID = pid
-		defer stop()
-		kubeconfig = path
+		c.serverPID = server.PID
+		defer server.Stop()
+		kubeconfig = server.Kubeconfig
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -121,7 +119,7 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	fmt.Printf("Podyard API benchmark, %s, GOMAXPROCS=%s (the load tool: %d while it creates)\n\n", time.Now().UTC().Format(time.RFC3339), gomaxprocs(), c.createProcs)
-	fmt.Printf("%-44s %12s %12s %12s\n", "measurement", "median", "p99", "samples")
+	benchutil.Header()
 
 	if c.wants("baseline") {
 		for _, clients := range c.clients {
@@ -129,7 +127,7 @@ func run(ctx context.Context, c config) error {
 			if err != nil {
 				return err
 			}
-			row(fmt.Sprintf("baseline: GET /readyz/s, %d client(s)", clients), rate, 0, 1, "/s")
+			benchutil.Row(fmt.Sprintf("baseline: GET /readyz/s, %d client(s)", clients), rate, 0, 1, "/s")
 		}
 	}
 	if c.wants("creates") {
@@ -142,7 +140,7 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		row("create latency at 100 creates/s", pct(lat, 50), pct(lat, 99), len(lat), "ms")
+		benchutil.Row("create latency at 100 creates/s", benchutil.Pct(lat, 50), benchutil.Pct(lat, 99), len(lat), "ms")
 	}
 	if c.wants("list") {
 		if err := lists(ctx, cfg, client, c); err != nil {
@@ -154,8 +152,8 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		row(fmt.Sprintf("watch delivery, %d watchers, after commit", c.watchers), pct(fromAck, 50), pct(fromAck, 99), len(fromAck), "ms")
-		row(fmt.Sprintf("watch delivery, %d watchers, from send", c.watchers), pct(fromSend, 50), pct(fromSend, 99), len(fromSend), "ms")
+		benchutil.Row(fmt.Sprintf("watch delivery, %d watchers, after commit", c.watchers), benchutil.Pct(fromAck, 50), benchutil.Pct(fromAck, 99), len(fromAck), "ms")
+		benchutil.Row(fmt.Sprintf("watch delivery, %d watchers, from send", c.watchers), benchutil.Pct(fromSend, 50), benchutil.Pct(fromSend, 99), len(fromSend), "ms")
 	}
 	return nil
 }
@@ -190,11 +188,11 @@ func createRates(ctx context.Context, cfg *rest.Config, c config) error {
 		if c.connections > 1 {
 			what += fmt.Sprintf(", %d conns", c.connections)
 		}
-		row("pod creates/s, "+what, median(rates), 0, len(rates), "/s")
+		benchutil.Row("pod creates/s, "+what, benchutil.Median(rates), 0, len(rates), "/s")
 		if len(serverCPU) > 0 {
-			row("  server CPU per create", median(serverCPU), 0, len(serverCPU), "µs")
+			benchutil.Row("  server CPU per create", benchutil.Median(serverCPU), 0, len(serverCPU), "µs")
 		}
-		row("  load tool CPU per create", median(toolCPU), 0, len(toolCPU), "µs")
+		benchutil.Row("  load tool CPU per create", benchutil.Median(toolCPU), 0, len(toolCPU), "µs")
 	}
 	return nil
 }
@@ -250,55 +248,11 @@ func lists(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, c
 			if err != nil {
 				return err
 			}
-			row(l.name+", "+ct+", received", pct(received, 50), pct(received, 99), len(received), "ms")
-			row(l.name+", "+ct+", decoded", pct(decoded, 50), pct(decoded, 99), len(decoded), "ms")
+			benchutil.Row(l.name+", "+ct+", received", benchutil.Pct(received, 50), benchutil.Pct(received, 99), len(received), "ms")
+			benchutil.Row(l.name+", "+ct+", decoded", benchutil.Pct(decoded, 50), benchutil.Pct(decoded, 99), len(decoded), "ms")
 		}
 	}
 	return nil
-}
-
-func row(name string, median, p99 float64, samples int, unit string) {
-	p := "-"
-	if p99 > 0 {
-		p = fmt.Sprintf("%.1f %s", p99, unit)
-	}
-	fmt.Printf("%-44s %12s %12s %12d\n", name, fmt.Sprintf("%.1f %s", median, unit), p, samples)
-}
-
-// startServer runs podyard on a temp dir and returns its kubeconfig.
-func startServer(ctx context.Context, bin string, env []string) (stop func(), kubeconfig string, pid int, err error) {
-	dir, err := os.MkdirTemp("", "podyard-bench")
-	if err != nil {
-		return nil, "", 0, err
-	}
-	cmd := exec.CommandContext(ctx, bin, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", 0, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, "", 0, fmt.Errorf("start %s: %w", bin, err)
-	}
-	stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	}
-	ready := regexp.MustCompile(`ready at https://`)
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if ready.MatchString(sc.Text()) {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return stop, filepath.Join(dir, "kubeconfig"), cmd.Process.Pid, nil
-		}
-	}
-	stop()
-	return nil, "", 0, fmt.Errorf("podyard exited before it was ready")
 }
 
 // processCPU is the user+system CPU time process pid has used so far, from
@@ -541,19 +495,6 @@ func watchDelivery(ctx context.Context, cfg *rest.Config, client kubernetes.Inte
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func median(v []float64) float64 { return pct(v, 50) }
-
-// pct is the nearest-rank percentile.
-func pct(v []float64, p float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	i := int(float64(len(s))*p/100+0.5) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
 
 func gomaxprocs() string {
 	if v := os.Getenv("GOMAXPROCS"); v != "" {

@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/podyard/podyard/internal/runtime/process"
 )
 
 // Nodes of test clusters renew short leases, so a stopped agent shows
@@ -57,20 +59,7 @@ func StartCluster(t tester) (*Server, string) {
 // reapContainers kills every container process (and its supervisor) an
 // agent with this data dir started.
 func reapContainers(agentDir string) {
-	states, _ := filepath.Glob(filepath.Join(agentDir, "containers", "*", "state.json"))
-	for _, f := range states {
-		var st struct{ PID, SupervisorPID int }
-		b, err := os.ReadFile(f)
-		if err != nil || json.Unmarshal(b, &st) != nil {
-			continue
-		}
-		if st.PID > 0 {
-			_ = syscall.Kill(-st.PID, syscall.SIGKILL)
-		}
-		if st.SupervisorPID > 0 {
-			_ = syscall.Kill(st.SupervisorPID, syscall.SIGKILL)
-		}
-	}
+	process.KillAll(filepath.Join(agentDir, "containers"))
 }
 
 // Agent is a `podyard agent` process started by a test.

@@ -348,3 +348,19 @@ func TestDeepDataDir(t *testing.T) {
 		t.Errorf("attach output %q", out.String())
 	}
 }
+
+func TestKillAll(t *testing.T) {
+	dir := t.TempDir()
+	r := newRuntime(t, dir)
+	st, err := r.Start(context.Background(), config(t, "c", "sleep", "60"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := KillAll(dir); n != 1 {
+		t.Fatalf("KillAll killed %d containers, want 1", n)
+	}
+	waitExited(t, r, st.ID)
+	if n := KillAll(dir); n != 0 {
+		t.Fatalf("second KillAll killed %d containers, want 0", n)
+	}
+}

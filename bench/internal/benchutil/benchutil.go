@@ -1,0 +1,94 @@
+// Package benchutil is what Podyard's load tools share: starting podyard
+// on a fresh data dir and printing figures.
+package benchutil
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"syscall"
+)
+
+// Podyard is a podyard process a load tool started.
+type Podyard struct {
+	DataDir    string
+	Kubeconfig string
+	PID        int
+	cmd        *exec.Cmd
+}
+
+var readyLine = regexp.MustCompile(`ready at https://`)
+
+// Start runs `podyard <command> <args>` on a fresh data dir and a free
+// port and waits for its ready line.
+func Start(ctx context.Context, bin string, env []string, command string, args ...string) (*Podyard, error) {
+	dir, err := os.MkdirTemp("", "podyard-bench")
+	if err != nil {
+		return nil, err
+	}
+	argv := append([]string{command, "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...)
+	cmd := exec.CommandContext(ctx, bin, argv...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &Podyard{DataDir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), PID: cmd.Process.Pid, cmd: cmd}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if readyLine.MatchString(sc.Text()) {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return p, nil
+		}
+	}
+	p.Stop()
+	return nil, fmt.Errorf("podyard exited before it was ready")
+}
+
+// Stop ends podyard with SIGTERM and removes its data dir.
+func (p *Podyard) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	os.RemoveAll(p.DataDir)
+}
+
+// Row prints one measurement: its median, its p99 (when > 0) and how many
+// samples it has.
+func Row(name string, median, p99 float64, samples int, unit string) {
+	p := "-"
+	if p99 > 0 {
+		p = fmt.Sprintf("%.1f %s", p99, unit)
+	}
+	fmt.Printf("%-48s %12s %12s %10d\n", name, fmt.Sprintf("%.1f %s", median, unit), p, samples)
+}
+
+// Header prints the column titles Row fills.
+func Header() {
+	fmt.Printf("%-48s %12s %12s %10s\n", "measurement", "median", "p99", "samples")
+}
+
+// Median is the 50th percentile.
+func Median(v []float64) float64 { return Pct(v, 50) }
+
+// Pct is the nearest-rank percentile.
+func Pct(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
