@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds podyard and starts it on its embedded defaults: etcd in-process,
-# data (credentials, kubeconfig, etcd) under $PODYARD_DATA.
+# Builds podyard and starts the all-in-one cluster on its embedded defaults:
+# API server with etcd in-process, scheduler, controllers and a node agent
+# running pods as processes; data (credentials, kubeconfig, etcd, the
+# agent's containers and logs) under $PODYARD_DATA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./hack/deps.sh
 go build -o bin/podyard ./cmd/podyard
-exec bin/podyard server --data-dir "${PODYARD_DATA:-$PWD/podyard-data}" --listen "${PODYARD_LISTEN:-127.0.0.1:6443}" "$@"
+go build -o bin/podyard-supervisor ./cmd/podyard-supervisor
+exec bin/podyard up --data-dir "${PODYARD_DATA:-$PWD/podyard-data}" --listen "${PODYARD_LISTEN:-127.0.0.1:6443}" "$@"

@@ -99,7 +99,7 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		c.serverPID = server.PID
-		defer server.Stop()
+		defer func() { server.Stop(); server.Remove() }()
 		kubeconfig = server.Kubeconfig
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)

@@ -63,13 +63,15 @@ func main() {
 func run(ctx context.Context, c config) error {
 	kubeconfig := c.kubeconfig
 	if kubeconfig == "" {
-		cluster, err := benchutil.Start(ctx, c.podyard, nil, "up")
+		// Room for both pod-start runs and the log pod on the one node.
+		cluster, err := benchutil.Start(ctx, c.podyard, nil, "up", "--max-pods", strconv.Itoa(2*c.pods+10))
 		if err != nil {
 			return err
 		}
 		defer func() {
 			cluster.Stop()
 			process.KillAll(filepath.Join(cluster.DataDir, "agent", "containers"))
+			cluster.Remove()
 		}()
 		kubeconfig = cluster.Kubeconfig
 	}
@@ -93,19 +95,25 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("Podyard pod benchmark, %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	benchutil.Header()
 
-	api, err := podStarts(ctx, client, "api", c.pods, "none") // a scheduler nobody runs
+	api, err := podStarts(ctx, client, "api", c.pods, "none", false) // a scheduler nobody runs
 	if err != nil {
 		return err
 	}
 	benchutil.Row(fmt.Sprintf("baseline: create to ADDED, %d unscheduled pods", len(api)), benchutil.Median(api), benchutil.Pct(api, 99), len(api), "ms")
-	starts, err := podStarts(ctx, client, "start", c.pods, "")
-	if err != nil {
-		return err
+	for _, oneByOne := range []bool{true, false} {
+		prefix, how := "burst", "created back to back"
+		if oneByOne {
+			prefix, how = "single", "each after the last runs"
+		}
+		starts, err := podStarts(ctx, client, prefix, c.pods, "", oneByOne)
+		if err != nil {
+			return err
+		}
+		benchutil.Row(fmt.Sprintf("pod start to Running, %d pods %s", len(starts), how), benchutil.Median(starts), benchutil.Pct(starts, 99), len(starts), "ms")
+		fmt.Printf("%-48s %12.1f ms\n", "  max", benchutil.Pct(starts, 100))
 	}
-	benchutil.Row(fmt.Sprintf("pod start: create to Running, %d pods", len(starts)), benchutil.Median(starts), benchutil.Pct(starts, 99), len(starts), "ms")
-	fmt.Printf("%-48s %12.1f ms\n", "  max", benchutil.Pct(starts, 100))
 
-	pod := "start-0"
+	pod := "single-0"
 	var local []float64
 	for range c.execRuns {
 		t0 := time.Now()
@@ -173,10 +181,11 @@ func sleeper(name, schedulerName string) *corev1.Pod {
 	}
 }
 
-// podStarts creates n pods one after another and times each from its
-// create being sent to a watch showing it Running (or, for a scheduler
-// nobody runs, to its ADDED event).
-func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, n int, schedulerName string) ([]float64, error) {
+// podStarts creates n pods and times each from its create being sent to a
+// watch showing it Running (or, for a scheduler nobody runs, to its ADDED
+// event). oneByOne creates each pod once the one before it was seen; else
+// the creates go back to back and the starts overlap.
+func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, n int, schedulerName string, oneByOne bool) ([]float64, error) {
 	pods := client.CoreV1().Pods(namespace)
 	w, err := pods.Watch(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -185,6 +194,7 @@ func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, 
 	defer w.Stop()
 	sent := make([]time.Time, n)
 	done := make(chan []float64, 1)
+	seenOne := make(chan struct{}, n)
 	go func() {
 		var lat []float64
 		seen := map[string]bool{}
@@ -200,6 +210,7 @@ func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, 
 			i, _ := strconv.Atoi(strings.TrimPrefix(p.Name, prefix+"-"))
 			seen[p.Name] = true
 			lat = append(lat, ms(now.Sub(sent[i])))
+			seenOne <- struct{}{}
 			if len(lat) == n {
 				break
 			}
@@ -210,6 +221,13 @@ func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, 
 		sent[i] = time.Now()
 		if _, err := pods.Create(ctx, sleeper(fmt.Sprintf("%s-%d", prefix, i), schedulerName), metav1.CreateOptions{}); err != nil {
 			return nil, err
+		}
+		if oneByOne {
+			select {
+			case <-seenOne:
+			case <-time.After(time.Minute):
+				return nil, fmt.Errorf("%s-%d did not start within a minute", prefix, i)
+			}
 		}
 	}
 	select {

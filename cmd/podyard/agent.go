@@ -23,6 +23,8 @@ import (
 // agentFlags configure a node agent, alone or inside `up`.
 type agentFlags struct {
 	nodeName, dataDir, runtime, address, listen string
+	supervisor                                  string
+	maxPods                                     int
 	leaseDuration, crashBackoff                 time.Duration
 }
 
@@ -30,8 +32,10 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	fs.StringVar(&f.nodeName, "node-name", host, "name of this node")
 	fs.StringVar(&f.runtime, "runtime", "process", "container runtime: process (each container a host process; no images)")
+	fs.StringVar(&f.supervisor, "supervisor", "", "the process runtime's supervisor binary (default: podyard-supervisor beside this binary, else `podyard supervise`)")
 	fs.StringVar(&f.address, "address", "", "IP address the node advertises (default: the first non-loopback IPv4 address)")
 	fs.StringVar(&f.listen, "agent-listen", "", "host:port of the agent's streaming server (default: the node address, a free port)")
+	fs.IntVar(&f.maxPods, "max-pods", 110, "pods this node runs at most")
 	fs.DurationVar(&f.leaseDuration, "lease-duration", 40*time.Second, "how long the node's lease is valid; renewed every quarter of it")
 	fs.DurationVar(&f.crashBackoff, "crash-backoff", 10*time.Second, "first wait before restarting a crashing container; doubles up to 5m")
 }
@@ -82,13 +86,14 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	self, err := os.Executable()
+	supervisor, err := f.supervisorCommand()
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	log.Info("process runtime", "supervisor", supervisor)
 	rt, err := process.New(ctx, process.Config{
 		Dir:        filepath.Join(f.dataDir, "containers"),
-		Supervisor: []string{self, superviseCommand},
+		Supervisor: supervisor,
 		Log:        log,
 	})
 	if err != nil {
@@ -96,12 +101,37 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 	}
 	a, err := agent.New(agent.Config{
 		NodeName: f.nodeName, DataDir: f.dataDir, Client: client, ClusterCA: clusterCA, Runtime: rt,
-		Listen: f.listen, Address: f.address, CrashBackoff: f.crashBackoff, LeaseDuration: f.leaseDuration, Log: log,
+		Listen: f.listen, Address: f.address, CrashBackoff: f.crashBackoff, LeaseDuration: f.leaseDuration, MaxPods: f.maxPods, Log: log,
 	})
 	if err != nil {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// supervisorCommand is how the process runtime starts a supervisor: the
+// small podyard-supervisor binary when there is one, since it starts much
+// faster than this one.
+func (f *agentFlags) supervisorCommand() ([]string, error) {
+	if f.supervisor != "" {
+		if _, err := os.Stat(f.supervisor); err != nil {
+			return nil, fmt.Errorf("--supervisor: %w", err)
+		}
+		return []string{f.supervisor}, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if sibling := filepath.Join(filepath.Dir(self), "podyard-supervisor"); isFile(sibling) {
+		return []string{sibling}, nil
+	}
+	return []string{self, superviseCommand}, nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // caPool is the CA the kubeconfig trusts for the API server: the same CA

@@ -50,7 +50,9 @@ type Config struct {
 	// LeaseDuration is how long the node's Lease stays valid (40 s by
 	// default); it is renewed every quarter of it.
 	LeaseDuration time.Duration
-	Log           *slog.Logger
+	// MaxPods is the node's pod capacity (the kubelet's 110 by default).
+	MaxPods int
+	Log     *slog.Logger
 }
 
 // Agent is a running node agent.
@@ -81,6 +83,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.LeaseDuration < time.Second {
 		cfg.LeaseDuration = 40 * time.Second
+	}
+	if cfg.MaxPods <= 0 {
+		cfg.MaxPods = 110
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -19,7 +19,7 @@ import (
 	"github.com/podyard/podyard/internal/queryparams"
 	"github.com/podyard/podyard/internal/registry/pod"
 	podruntime "github.com/podyard/podyard/internal/runtime"
-	"github.com/podyard/podyard/internal/runtime/crilog"
+	"github.com/podyard/podyard/internal/runtime/logread"
 )
 
 const (
@@ -142,7 +142,7 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		cur, run, err := pw.container(name, false)
 		return err == nil && run && cur.ID == c.ID
 	}
-	if err := crilog.Read(r.Context(), path, crilog.Options(&opts, time.Now()), stream, running, out); err != nil && r.Context().Err() == nil {
+	if err := logread.Read(r.Context(), path, logread.Options(&opts, time.Now()), stream, running, out); err != nil && r.Context().Err() == nil {
 		a.log.Warn("read container log", "pod", p.Name, "container", name, "err", err)
 	}
 }

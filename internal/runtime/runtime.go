@@ -7,8 +7,6 @@ import (
 	"context"
 	"io"
 	"time"
-
-	"k8s.io/client-go/tools/remotecommand"
 )
 
 // ContainerConfig is everything a runtime needs to start one container
@@ -60,8 +58,10 @@ type ContainerStatus struct {
 	Message    string
 }
 
-// TerminalSize is a resize of a TTY.
-type TerminalSize = remotecommand.TerminalSize
+// TerminalSize is a resize of a TTY, in characters.
+type TerminalSize struct {
+	Width, Height uint16
+}
 
 // Runtime runs containers.
 type Runtime interface {

@@ -123,10 +123,13 @@ func runMain(m *testing.M) int {
 	root := repoRoot()
 	podyardBin = os.Getenv("PODYARD_BIN")
 	if podyardBin == "" {
+		// The agent finds podyard-supervisor beside podyard.
 		podyardBin = filepath.Join(dir, "podyard")
-		if err := goBuild(root, podyardBin, "./cmd/podyard"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+		for bin, pkg := range map[string]string{podyardBin: "./cmd/podyard", filepath.Join(dir, "podyard-supervisor"): "./cmd/podyard-supervisor"} {
+			if err := goBuild(root, bin, pkg); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
 		}
 	}
 	if externalEtcd() {

@@ -54,15 +54,18 @@ func Start(ctx context.Context, bin string, env []string, command string, args .
 		}
 	}
 	p.Stop()
+	p.Remove()
 	return nil, fmt.Errorf("podyard exited before it was ready")
 }
 
-// Stop ends podyard with SIGTERM and removes its data dir.
+// Stop ends podyard with SIGTERM; Remove then deletes its data dir.
 func (p *Podyard) Stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	_ = p.cmd.Wait()
-	os.RemoveAll(p.DataDir)
 }
+
+// Remove deletes the data dir of a stopped podyard.
+func (p *Podyard) Remove() { os.RemoveAll(p.DataDir) }
 
 // Row prints one measurement: its median, its p99 (when > 0) and how many
 // samples it has.

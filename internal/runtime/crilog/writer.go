@@ -26,7 +26,8 @@ import (
 // containerd does.
 const MaxLineSize = 16 * 1024
 
-const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+// TimeFormat is the timestamp of each record: RFC 3339 with nanoseconds.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // Writer appends records from several streams to one log file.
 type Writer struct {
@@ -96,8 +97,8 @@ func (w *Writer) write(stream, tag string, content []byte) error {
 	if w.file == nil {
 		return fmt.Errorf("crilog: %s is closed", w.path)
 	}
-	rec := make([]byte, 0, len(timeFormat)+len(stream)+len(content)+5)
-	rec = w.now().UTC().AppendFormat(rec, timeFormat)
+	rec := make([]byte, 0, len(TimeFormat)+len(stream)+len(content)+5)
+	rec = w.now().UTC().AppendFormat(rec, TimeFormat)
 	rec = append(rec, ' ')
 	rec = append(rec, stream...)
 	rec = append(rec, ' ')

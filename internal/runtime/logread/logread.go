@@ -1,4 +1,6 @@
-package crilog
+// Package logread reads the CRI-format logs package crilog writes, for
+// pods/log: tail, since, limit, timestamps, and follow while the container runs.
+package logread
 
 import (
 	"context"
