@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -88,6 +89,9 @@ func StartAgent(t *testing.T, s *Server, node, dataDir string) *Agent {
 	}
 	go func() { a.done <- a.cmd.Wait() }()
 	t.Cleanup(func() { a.Kill(syscall.SIGTERM) })
+	// A restarted agent listens on a new port: the node says so once it
+	// has registered again.
+	waitFor(t, "agent registration", func() bool { return strings.Contains(a.logs.String(), `msg="node registered"`) })
 	waitNodeReady(t, s, node, a)
 	return a
 }

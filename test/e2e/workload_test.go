@@ -33,8 +33,9 @@ func TestKubectlRunLogsExec(t *testing.T) {
 		}
 	}
 
+	// stdout and stderr are separate pipes, so only each stream keeps its order.
 	logs := s.Kubectl("logs", "web", "-n", ns)
-	if !strings.HasPrefix(logs, "line 1\nline 2\n") || !strings.Contains(logs, "oops\n") {
+	if !strings.HasPrefix(strings.Replace(logs, "oops\n", "", 1), "line 1\nline 2\n") || !strings.Contains(logs, "oops\n") {
 		t.Errorf("kubectl logs:\n%s", logs)
 	}
 	if out := s.Kubectl("logs", "web", "-n", ns, "--limit-bytes=4"); out != "line" {
