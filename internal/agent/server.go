@@ -22,13 +22,6 @@ import (
 	"github.com/podyard/podyard/internal/runtime/logread"
 )
 
-const (
-	// Like the kubelet's defaults: an idle stream is dropped after 4 h,
-	// a client has 30 s to open its streams.
-	streamIdleTimeout     = 4 * time.Hour
-	streamCreationTimeout = 30 * time.Second
-)
-
 // streamServer is the agent's HTTPS endpoint for the API server: logs,
 // exec, attach and port-forward, on the kubelet's paths. It accepts only
 // the API server's client certificate.
@@ -184,7 +177,7 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	remotecommand.ServeExec(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
-		opts, streamIdleTimeout, streamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
 func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
@@ -199,7 +192,7 @@ func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	remotecommand.ServeAttach(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
-		opts, streamIdleTimeout, streamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
 func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +206,7 @@ func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	portforward.ServePortForward(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), opts,
-		streamIdleTimeout, streamCreationTimeout, portforward.SupportedProtocols)
+		nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, portforward.SupportedProtocols)
 }
 
 // containerStreams adapts the runtime to the streaming library.

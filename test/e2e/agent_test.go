@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,8 +65,36 @@ func TestAgentRestartAndLoss(t *testing.T) {
 		t.Errorf("the container was started again")
 	}
 
+	// An exec whose agent dies before the command ends is an error for
+	// the client, over either protocol, never a success.
+	execs := map[string]chan error{}
+	for _, ws := range []string{"true", "false"} {
+		done := make(chan error, 1)
+		execs[ws] = done
+		go func() {
+			out, errOut, err := s.KubectlEnv([]string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=" + ws}, "",
+				"exec", "survivor", "-n", ns, "--", "sh", "-c", "echo started > started-"+ws+"; sleep 20; echo finished")
+			if err == nil {
+				err = fmt.Errorf("kubectl exec succeeded: %q", out)
+			} else if !strings.Contains(errOut, "connection to the node agent was lost") {
+				err = fmt.Errorf("kubectl exec failed without saying why: %v: %s", err, errOut)
+			} else {
+				err = nil
+			}
+			done <- err
+		}()
+	}
+	for _, ws := range []string{"true", "false"} {
+		readFile(t, filepath.Join(work, "started-"+ws))
+	}
+
 	// The agent stops for good: its lease goes stale (4 s in tests).
 	agent.Kill(syscall.SIGKILL)
+	for ws, done := range execs {
+		if err := <-done; err != nil {
+			t.Errorf("websockets=%s: %v", ws, err)
+		}
+	}
 	waitFor(t, "node NotReady", func() bool {
 		n, err := s.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		return err == nil && nodeReady(n) == corev1.ConditionUnknown
@@ -85,6 +114,18 @@ func TestAgentRestartAndLoss(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// readFile waits for the file and returns its content.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	var b []byte
+	waitFor(t, "file "+path, func() bool {
+		var err error
+		b, err = os.ReadFile(path)
+		return err == nil
+	})
+	return string(b)
 }
 
 func readPID(t *testing.T, path string) int {

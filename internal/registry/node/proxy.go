@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
-	translator "k8s.io/apiserver/pkg/util/proxy"
 
 	"github.com/podyard/podyard/internal/nodeclient"
 )
@@ -53,7 +52,7 @@ func ProxyTo(ctx context.Context, nodes Connector, name, subpath string, respond
 	first, _, _ := strings.Cut(strings.TrimPrefix(loc.Path, "/"), "/")
 	switch first {
 	case "exec", "attach":
-		return streamHandler{loc: loc, transport: transport, responder: responder}, nil
+		return streamHandler{loc: loc, transport: transport}, nil
 	case "portForward":
 		return nodeclient.PortForwardHandler(&loc, transport, responder), nil
 	default:
@@ -66,7 +65,6 @@ func ProxyTo(ctx context.Context, nodes Connector, name, subpath string, respond
 type streamHandler struct {
 	loc       url.URL
 	transport http.RoundTripper
-	responder rest.Responder
 }
 
 func (h streamHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -74,8 +72,7 @@ func (h streamHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	s := nodeclient.ParseStreams(q)
 	loc := h.loc
 	loc.RawQuery = s.Query(q).Encode()
-	streams := translator.Options{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, Tty: s.TTY}
-	nodeclient.StreamHandler(&loc, h.transport, h.responder, streams).ServeHTTP(w, req)
+	nodeclient.RemoteCommandHandler(&loc, h.transport, s).ServeHTTP(w, req)
 }
 
 var _ rest.Connecter = &ProxyREST{}

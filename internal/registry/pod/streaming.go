@@ -14,7 +14,6 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	genericrest "k8s.io/apiserver/pkg/registry/generic/rest"
 	"k8s.io/apiserver/pkg/registry/rest"
-	translator "k8s.io/apiserver/pkg/util/proxy"
 
 	"github.com/podyard/podyard/internal/nodeclient"
 )
@@ -91,7 +90,7 @@ func (r *ExecREST) Connect(ctx context.Context, name string, opts runtime.Object
 	q := nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}.Query(nil)
 	q["command"] = o.Command
 	loc.RawQuery = q.Encode()
-	return nodeclient.StreamHandler(loc, transport, responder, translator.Options{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Tty: o.TTY}), nil
+	return nodeclient.RemoteCommandHandler(loc, transport, nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}), nil
 }
 
 // AttachREST serves /pods/{name}/attach.
@@ -119,7 +118,7 @@ func (r *AttachREST) Connect(ctx context.Context, name string, opts runtime.Obje
 		return nil, err
 	}
 	loc.RawQuery = nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}.Query(nil).Encode()
-	return nodeclient.StreamHandler(loc, transport, responder, translator.Options{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Tty: o.TTY}), nil
+	return nodeclient.RemoteCommandHandler(loc, transport, nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}), nil
 }
 
 // PortForwardREST serves /pods/{name}/portforward.
