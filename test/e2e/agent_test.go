@@ -23,7 +23,7 @@ func TestAgentRestartAndLoss(t *testing.T) {
 	if externalEtcd() {
 		t.Skip("runs in the embedded-etcd pass")
 	}
-	s := startServer(t, serverOptions{dataDir: t.TempDir(), args: []string{"server"}})
+	s := startServer(t, serverOptions{dataDir: t.TempDir(), args: []string{"server", "--pod-eviction-timeout=3s"}})
 	node := "agent-" + rand.String(5)
 	agentDir := t.TempDir()
 	t.Cleanup(func() { reapContainers(agentDir) })
@@ -103,6 +103,9 @@ func TestAgentRestartAndLoss(t *testing.T) {
 		t.Errorf("kubectl get node:\n%s", out)
 	}
 	waitPod(t, s, ns, "survivor", "not Ready on a lost node", func(p *corev1.Pod) bool { return !podReady(p) })
+	// After the eviction timeout (3 s here) its pods are deleted; they stay
+	// Terminating until an agent confirms they stopped.
+	waitPod(t, s, ns, "survivor", "evicted", func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
 
 	// Nothing runs where nothing can be watched: a new pod is not placed there.
 	createPod(t, s, ns, shPod("newcomer", "sleep 1"))

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -38,7 +39,7 @@ func TestKubectlRunLogsExec(t *testing.T) {
 	if !strings.HasPrefix(strings.Replace(logs, "oops\n", "", 1), "line 1\nline 2\n") || !strings.Contains(logs, "oops\n") {
 		t.Errorf("kubectl logs:\n%s", logs)
 	}
-	if out := s.Kubectl("logs", "web", "-n", ns, "--limit-bytes=4"); out != "line" {
+	if out := s.Kubectl("logs", "web", "-n", ns, "--limit-bytes=4"); out != logs[:4] {
 		t.Errorf("--limit-bytes=4: %q", out)
 	}
 	if out := s.Kubectl("logs", "web", "-n", ns, "--tail=1"); !regexp.MustCompile(`^tick \d+\n$`).MatchString(out) {
@@ -46,6 +47,12 @@ func TestKubectlRunLogsExec(t *testing.T) {
 	}
 	if out := s.Kubectl("logs", "web", "-n", ns, "--timestamps", "--tail=1"); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\S+Z tick \d+\n$`).MatchString(out) {
 		t.Errorf("--timestamps: %q", out)
+	}
+	if out := s.Kubectl("logs", "web", "-n", ns, "--since=1h", "--insecure-skip-tls-verify-backend"); !strings.HasPrefix(strings.Replace(out, "oops\n", "", 1), "line 1\n") {
+		t.Errorf("--since=1h: %q", out)
+	}
+	if out := s.Kubectl("logs", "web", "-n", ns, "--since-time="+time.Now().Add(time.Hour).Format(time.RFC3339)); out != "" {
+		t.Errorf("--since-time in the future: %q", out)
 	}
 	// logs -f shows lines written after it started.
 	follow := s.KubectlStream(t, "logs", "-f", "web", "-n", ns, "--tail=1")
