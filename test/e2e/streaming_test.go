@@ -57,9 +57,11 @@ func TestExecTTYAndNodePath(t *testing.T) {
 	pod := waitPod(t, s, ns, "sh", "Running", running)
 
 	ttyURL := s.Client.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").Name("sh").SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: []string{"sh", "-c", "tty; stty size"}, Stdout: true, Stdin: true, TTY: true}, scheme.ParameterCodec).URL()
+		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: []string{"sh", "-c", `tty; while [ "$(stty size)" = "0 0" ]; do sleep 0.01; done; stty size`}, Stdout: true, Stdin: true, TTY: true}, scheme.ParameterCodec).URL()
 	for name, ex := range executors(t, s, ttyURL) {
 		t.Run("tty/"+name, func(t *testing.T) {
+			// The size reaches the terminal a moment after the session
+			// opens: the command waits for it.
 			sizes := sizeQueue{make(chan remotecommand.TerminalSize, 1)}
 			sizes.sizes <- remotecommand.TerminalSize{Width: 100, Height: 40}
 			defer close(sizes.sizes)
