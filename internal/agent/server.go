@@ -176,7 +176,7 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "command is required: give one or more command= parameters", http.StatusBadRequest)
 		return
 	}
-	remotecommand.ServeExec(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
+	remotecommand.ServeExec(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
 		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
@@ -191,7 +191,7 @@ func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	remotecommand.ServeAttach(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
+	remotecommand.ServeAttach(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
 		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
@@ -205,7 +205,7 @@ func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	portforward.ServePortForward(w, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), opts,
+	portforward.ServePortForward(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), opts,
 		nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, portforward.SupportedProtocols)
 }
 
