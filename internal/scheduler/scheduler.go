@@ -231,19 +231,29 @@ func (s *Scheduler) schedule(ctx context.Context, key string) error {
 	bound.Spec.NodeName = nodeName
 	s.assumed[pod.UID] = bound
 	s.mu.Unlock()
-	err = s.client.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: pod.UID},
+	// The next decision counts the assumed pod and need not wait for this
+	// write (each waits for etcd's disk): bindings go on in parallel, as
+	// kube-scheduler's binding cycle does.
+	go s.bind(ctx, key, pod, nodeName)
+	return nil
+}
+
+// bind writes a decision; a failed one is forgotten and decided again.
+func (s *Scheduler) bind(ctx context.Context, key string, pod *corev1.Pod, nodeName string) {
+	err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: nodeName},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		s.forget(pod.UID)
-		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			return nil // deleted, or bound by someone else: the cache will tell
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || ctx.Err() != nil {
+			return // deleted, or bound by someone else: the cache will tell
 		}
-		return fmt.Errorf("bind to %s: %w", nodeName, err)
+		s.log.Warn("bind", "pod", key, "node", nodeName, "err", err)
+		s.queue.AddRateLimited(key)
+		return
 	}
-	s.recorder.Eventf(pod, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", ns, name, nodeName)
-	return nil
+	s.recorder.Eventf(pod, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, nodeName)
 }
 
 func (s *Scheduler) isAssumed(uid types.UID) bool {
