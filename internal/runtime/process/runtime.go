@@ -187,12 +187,14 @@ func (r *Runtime) watch(c *container) error {
 		return err
 	})
 	if err != nil {
-		r.lost(c, fmt.Sprintf("supervisor unreachable: %v", err))
+		// A container that ended at once may have taken its supervisor
+		// with it already: the exit record tells (else it is lost).
+		r.finished(c)
 		return nil
 	}
 	if _, err := conn.Write([]byte{helloWatch}); err != nil {
 		conn.Close()
-		r.lost(c, fmt.Sprintf("supervisor unreachable: %v", err))
+		r.finished(c)
 		return nil
 	}
 	go func() {

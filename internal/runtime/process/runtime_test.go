@@ -370,3 +370,27 @@ func TestKillAll(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestWatchAfterSupervisorExited: a container that ended before the
+// runtime connected (its supervisor already gone) is reported with its
+// recorded exit, not as lost.
+func TestWatchAfterSupervisorExited(t *testing.T) {
+	dir := t.TempDir()
+	r := newRuntime(t, dir)
+	cdir := filepath.Join(dir, "uid1_c_0")
+	if err := os.MkdirAll(cdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := writeJSON(cdir, exitFile, exit{ExitCode: 2, Reason: "Error", StartedAt: now, FinishedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	c := &container{id: "uid1_c_0", dir: cdir, done: make(chan struct{})}
+	c.status = runtime.ContainerStatus{ID: c.id, State: runtime.Running}
+	if err := r.watch(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitExited(t, r, c.id); got.ExitCode != 2 || got.Reason != "Error" {
+		t.Fatalf("exit %+v, want code 2 from the exit record", got)
+	}
+}
