@@ -151,24 +151,24 @@ func (fw flushWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// streamQuery accepts the pod API's stdin/stdout/stderr=true where the
-// kubelet's parameters say input/output/error=1, so a client of the node
-// path may use either.
-func streamQuery(r *http.Request) {
-	q := r.URL.Query()
-	r.URL.RawQuery = nodeclient.ParseStreams(q).Query(q).Encode()
-	r.Form = nil
-}
-
-func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
+// streamTarget is the pod worker and stream options of an exec or attach
+// (the API server sends the kubelet's parameters), or nil when it answered.
+func (a *Agent) streamTarget(w http.ResponseWriter, r *http.Request) (*podWorker, *remotecommand.Options) {
 	pw := a.target(w, r)
 	if pw == nil {
-		return
+		return nil, nil
 	}
-	streamQuery(r)
 	opts, err := remotecommand.NewOptions(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, nil
+	}
+	return pw, opts
+}
+
+func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
+	pw, opts := a.streamTarget(w, r)
+	if pw == nil {
 		return
 	}
 	cmd := r.URL.Query()["command"]
@@ -181,14 +181,8 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
-	pw := a.target(w, r)
+	pw, opts := a.streamTarget(w, r)
 	if pw == nil {
-		return
-	}
-	streamQuery(r)
-	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	remotecommand.ServeAttach(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),

@@ -49,24 +49,10 @@ type agentSession struct {
 }
 
 func (a agentSession) ExecInContainer(ctx context.Context, _, _, _ string, _ []string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
-	s := Session{Streams: Streams{Stdin: in != nil, Stdout: out != nil, Stderr: errOut != nil, TTY: tty}, Stdin: in}
-	if out != nil {
-		s.Stdout = out
-	}
-	if errOut != nil {
-		s.Stderr = errOut
-	}
-	if resize != nil {
-		sizes := make(chan TerminalSize)
-		go func() {
-			defer close(sizes)
-			for size := range resize {
-				sizes <- TerminalSize{Width: size.Width, Height: size.Height}
-			}
-		}()
-		s.Resize = sizes
-	}
-	return RunOnAgent(ctx, a.loc, a.transport, s)
+	return RunOnAgent(ctx, a.loc, a.transport, Session{
+		Streams: Streams{Stdin: in != nil, Stdout: out != nil, Stderr: errOut != nil, TTY: tty},
+		Stdin:   in, Stdout: out, Stderr: errOut, Resize: resize,
+	})
 }
 
 // The channels of the WebSocket remote-command protocols, by number.
@@ -124,12 +110,12 @@ func serveWebSocketV5(w http.ResponseWriter, req *http.Request, loc *url.URL, tr
 		session.Stderr = streams[channelStderr]
 	}
 	if s.TTY {
-		sizes := make(chan TerminalSize)
+		sizes := make(chan remotecommand.TerminalSize)
 		go func() {
 			defer close(sizes)
 			dec := json.NewDecoder(streams[channelResize])
 			for {
-				var size TerminalSize
+				var size remotecommand.TerminalSize
 				if dec.Decode(&size) != nil {
 					return
 				}

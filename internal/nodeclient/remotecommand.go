@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	remotecommandconsts "k8s.io/apimachinery/pkg/util/remotecommand"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	"k8s.io/streaming/pkg/httpstream"
 	"k8s.io/streaming/pkg/httpstream/spdy"
 	utilexec "k8s.io/utils/exec"
@@ -26,18 +27,13 @@ import (
 // it is an error.
 var ErrAgentLost = errors.New("the connection to the node agent was lost before the command finished")
 
-// TerminalSize is a terminal resize, in characters.
-type TerminalSize struct {
-	Width, Height uint16
-}
-
 // Session is what one exec or attach connects: the client's side of each
 // stream the agent should open.
 type Session struct {
 	Streams
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	Resize         <-chan TerminalSize
+	Resize         <-chan remotecommand.TerminalSize
 }
 
 // RunOnAgent runs an exec or attach on the agent at loc (its /exec or

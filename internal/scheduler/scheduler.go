@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -87,8 +88,8 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		UpdateFunc: func(old, obj any) {
 			o, n := old.(*corev1.Node), obj.(*corev1.Node)
 			if Ready(o) != Ready(n) || o.Spec.Unschedulable != n.Spec.Unschedulable ||
-				!equalJSON(o.Spec.Taints, n.Spec.Taints) || !equalJSON(o.Labels, n.Labels) ||
-				!equalJSON(o.Status.Allocatable, n.Status.Allocatable) {
+				!equality.Semantic.DeepEqual(o.Spec.Taints, n.Spec.Taints) || !equality.Semantic.DeepEqual(o.Labels, n.Labels) ||
+				!equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) {
 				s.retryAll()
 			}
 		},
@@ -97,12 +98,6 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		return nil, fmt.Errorf("scheduler: watch nodes: %w", err)
 	}
 	return s, nil
-}
-
-func equalJSON(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }
 
 // responsible is whether pod waits for this scheduler.
@@ -127,7 +122,7 @@ func (s *Scheduler) podChanged(old, pod *corev1.Pod) {
 		s.mu.Unlock()
 		// A pod that fits nowhere is tried again when the cluster changes,
 		// not on its own status updates.
-		if !waiting || old == nil || !equalJSON(old.Spec, pod.Spec) {
+		if !waiting || old == nil || !equality.Semantic.DeepEqual(old.Spec, pod.Spec) {
 			s.queue.Add(key)
 		}
 	}

@@ -48,38 +48,8 @@ func Resolve(ctx context.Context, pod *corev1.Pod, c *corev1.Container, objs Obj
 	set("HOSTNAME", hostname(pod))
 	set("HOME", "/root")
 
-	cms := map[string]*corev1.ConfigMap{}
-	secrets := map[string]*corev1.Secret{}
-	configMap := func(name string, optional *bool) (*corev1.ConfigMap, error) {
-		if cm, ok := cms[name]; ok {
-			return cm, nil
-		}
-		cm, err := objs.ConfigMap(ctx, pod.Namespace, name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && optional != nil && *optional {
-				cms[name] = nil
-				return nil, nil
-			}
-			return nil, fmt.Errorf("configmap %q: %w", name, err)
-		}
-		cms[name] = cm
-		return cm, nil
-	}
-	secret := func(name string, optional *bool) (*corev1.Secret, error) {
-		if s, ok := secrets[name]; ok {
-			return s, nil
-		}
-		s, err := objs.Secret(ctx, pod.Namespace, name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && optional != nil && *optional {
-				secrets[name] = nil
-				return nil, nil
-			}
-			return nil, fmt.Errorf("secret %q: %w", name, err)
-		}
-		secrets[name] = s
-		return s, nil
-	}
+	configMap := cached(ctx, objs.ConfigMap, "configmap", pod.Namespace)
+	secret := cached(ctx, objs.Secret, "secret", pod.Namespace)
 
 	for _, from := range c.EnvFrom {
 		switch {
@@ -129,6 +99,35 @@ func Resolve(ctx context.Context, pod *corev1.Pod, c *corev1.Container, objs Obj
 		out = append(out, k+"="+vals[k])
 	}
 	return out, nil
+}
+
+// Lookup reads an object a pod refers to: a missing one that is optional
+// is nil without error; any other failure names the object.
+func Lookup[T any](ctx context.Context, get func(context.Context, string, string) (*T, error), kind, namespace, name string, optional *bool) (*T, error) {
+	obj, err := get(ctx, namespace, name)
+	if apierrors.IsNotFound(err) && optional != nil && *optional {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", kind, name, err)
+	}
+	return obj, nil
+}
+
+// cached is Lookup that reads each object once.
+func cached[T any](ctx context.Context, get func(context.Context, string, string) (*T, error), kind, namespace string) func(string, *bool) (*T, error) {
+	seen := map[string]*T{}
+	return func(name string, optional *bool) (*T, error) {
+		if obj, ok := seen[name]; ok {
+			return obj, nil
+		}
+		obj, err := Lookup(ctx, get, kind, namespace, name, optional)
+		if err != nil {
+			return nil, err
+		}
+		seen[name] = obj
+		return obj, nil
+	}
 }
 
 func validEnvName(k string) bool { return len(validation.IsEnvVarName(k)) == 0 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/podyard/podyard/internal/agent/env"
 	"github.com/podyard/podyard/internal/runtime"
@@ -202,12 +201,9 @@ type file struct {
 }
 
 func configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, objs Objects) ([]file, error) {
-	cm, err := objs.ConfigMap(ctx, ns, name)
-	if err != nil {
-		if apierrors.IsNotFound(err) && optional != nil && *optional {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("configmap %q: %w", name, err)
+	cm, err := env.Lookup(ctx, objs.ConfigMap, "configmap", ns, name, optional)
+	if err != nil || cm == nil {
+		return nil, err
 	}
 	data := map[string][]byte{}
 	for k, v := range cm.Data {
@@ -220,12 +216,9 @@ func configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPa
 }
 
 func secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, objs Objects) ([]file, error) {
-	s, err := objs.Secret(ctx, ns, name)
-	if err != nil {
-		if apierrors.IsNotFound(err) && optional != nil && *optional {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("secret %q: %w", name, err)
+	s, err := env.Lookup(ctx, objs.Secret, "secret", ns, name, optional)
+	if err != nil || s == nil {
+		return nil, err
 	}
 	return keyFiles("secret", name, s.Data, items, optional)
 }
