@@ -127,13 +127,15 @@ func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runti
 	if err := cmd.Start(); err != nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("start %s: supervisor: %w", id, err)
 	}
-	go cmd.Wait() // reap it when it ends; its exit is learnt from the socket
-
 	var res startResult
 	line, readErr := bufio.NewReader(out).ReadBytes('\n')
 	if readErr == nil {
 		readErr = json.Unmarshal(line, &res)
 	}
+	// Reap it when it ends (its exit is learnt from the socket); only after
+	// the read, because Wait closes the pipe once the supervisor exits,
+	// which a container as short as `true` does before the line is read.
+	go cmd.Wait()
 	c := &container{id: id, dir: dir, spec: sp, done: make(chan struct{})}
 	c.status = runtime.ContainerStatus{ID: id, PodUID: cfg.PodUID, Name: cfg.Name, Attempt: cfg.Attempt}
 	if readErr != nil || res.Error != "" {
