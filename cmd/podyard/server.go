@@ -19,6 +19,7 @@ import (
 type controlPlaneFlags struct {
 	dataDir, listen, logLevel string
 	evictionTimeout           time.Duration
+	requestTimeout            time.Duration
 	scheduler                 bool
 }
 
@@ -27,6 +28,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet, dataDirDefault, listenDef
 	fs.StringVar(&f.listen, "listen", listenDefault, "host:port of the HTTPS API (port 0 picks a free one)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.scheduler, "scheduler", true, "run the scheduler (false: pods stay unbound until something binds them through pods/binding)")
+	fs.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "how long a request may take before the server ends it; watch, exec, attach, port-forward, log and proxy requests run as long as the client wants")
 	fs.DurationVar(&f.evictionTimeout, "pod-eviction-timeout", nodelifecycle.DefaultEvictionTimeout, "how long pods stay on a node that stopped renewing its lease before they are deleted")
 }
 
@@ -36,9 +38,10 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 		return apiserver.Options{}, err
 	}
 	return apiserver.Options{
-		DataDir: f.dataDir,
-		Listen:  f.listen,
-		Logger:  log,
+		DataDir:        f.dataDir,
+		Listen:         f.listen,
+		RequestTimeout: f.requestTimeout,
+		Logger:         log,
 		PostStart: map[string]controller.StartFunc{
 			"podyard-controllers": controller.ControlPlane(controller.Config{
 				SystemNamespaces: apiserver.ImmortalNamespaces,

@@ -13,13 +13,16 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
@@ -45,7 +48,10 @@ type Options struct {
 	// EtcdTLS is how to reach external etcd servers over https: our client
 	// certificate and the CA that signed theirs. Unused with embedded etcd.
 	EtcdTLS etcd.TLS
-	Logger  *slog.Logger
+	// RequestTimeout ends a request that takes longer (default: a minute);
+	// see longRunning for those it does not apply to.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 
 	// PostStart runs, by name, once the server serves; each gets a privileged
 	// loopback client config and a context cancelled at shutdown. Controllers start here.
@@ -112,6 +118,9 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return err
 	}
+	if o.RequestTimeout > 0 {
+		config.RequestTimeout = o.RequestTimeout
+	}
 	server, err := config.Complete().New("podyard", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return fmt.Errorf("apiserver: %w", err)
@@ -155,6 +164,7 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 		return nil, fmt.Errorf("apiserver: serving: %w", err)
 	}
 	c.ExternalAddress = ln.Addr().String()
+	c.LongRunningFunc = longRunningCheck()
 	// On shutdown, end watches (clients re-list elsewhere or after the
 	// restart) instead of waiting for them until the shutdown timeout.
 	c.ShutdownWatchTerminationGracePeriod = 5 * time.Second
@@ -189,6 +199,19 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 		return nil, err
 	}
 	return c, nil
+}
+
+// longRunningCheck tells the requests that last as long as their client wants
+// (kube-apiserver's list): the request timeout and the in-flight limit
+// leave them alone. Without it an exec, attach, port-forward or followed log
+// was cut off after the request timeout.
+func longRunningCheck() apirequest.LongRunningRequestCheck {
+	basic := genericfilters.BasicLongRunningRequestCheck(
+		sets.NewString("watch", "proxy"),
+		sets.NewString("attach", "exec", "proxy", "log", "portforward"))
+	return func(r *http.Request, info *apirequest.RequestInfo) bool {
+		return strings.HasPrefix(r.URL.Path, legacyNodeProxyPrefix) || basic(r, info)
+	}
 }
 
 // applyStorage stores objects as protobuf under /registry/<resource>/...,

@@ -24,6 +24,10 @@ import (
 // quickly, and restart crashing containers after a short first back-off.
 var agentTestFlags = []string{"--lease-duration", "4s", "--crash-backoff", "1s"}
 
+// clusterRequestTimeout is short so that a test can show that streams
+// outlast it (TestStreamsOutlastRequestTimeout).
+const clusterRequestTimeout = 4 * time.Second
+
 var (
 	clusterOnce sync.Once
 	cluster     *Server
@@ -53,7 +57,7 @@ func StartCluster(t tester) (*Server, string) {
 	dir := t.TempDir()
 	node := "yard-" + rand.String(5)
 	t.Cleanup(func() { reapContainers(filepath.Join(dir, "agent")) })
-	args := append([]string{"up", "--node-name", node}, agentTestFlags...)
+	args := append([]string{"up", "--node-name", node, "--request-timeout", clusterRequestTimeout.String()}, agentTestFlags...)
 	return startServer(t, serverOptions{dataDir: dir, args: args}), node
 }
 

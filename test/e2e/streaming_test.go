@@ -260,3 +260,44 @@ func TestStreamingBadInput(t *testing.T) {
 }
 
 func intOrStr(port int) intstr.IntOrString { return intstr.FromInt32(int32(port)) }
+
+// TestStreamsOutlastRequestTimeout: exec (pod and node paths, both
+// protocols) and a followed log run for as long as their client wants, not
+// only for the server's request timeout, which ends ordinary requests.
+func TestStreamsOutlastRequestTimeout(t *testing.T) {
+	s, node := SharedCluster(t)
+	ns := s.Namespace(t)
+	outlast := clusterRequestTimeout + 2*time.Second
+	ticks := int(outlast / time.Second)
+	createPod(t, s, ns, shPod("sh", "sleep 3600"))
+	createPod(t, s, ns, shPod("ticker", fmt.Sprintf("for i in $(seq %d); do echo tick $i; sleep 1; done", ticks)))
+	waitPod(t, s, ns, "sh", "Running", running)
+	waitPod(t, s, ns, "ticker", "Running", running)
+
+	command := []string{"sh", "-c", fmt.Sprintf("sleep %d; echo outlasted", int(outlast/time.Second))}
+	podURL := s.Client.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").Name("sh").SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: command, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+	nodeURL, _ := url.Parse(s.URL + fmt.Sprintf("/proxy/nodes/%s/exec/%s/sh/main", node, ns))
+	nodeURL.RawQuery = url.Values{"command": command, "stdout": {"true"}, "stderr": {"true"}}.Encode()
+	for pathName, u := range map[string]*url.URL{"pod": podURL, "legacy-node": nodeURL} {
+		for name, ex := range executors(t, s, u) {
+			t.Run("exec/"+pathName+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				var out, errOut bytes.Buffer
+				ctx, cancel := context.WithTimeout(context.Background(), outlast+30*time.Second)
+				defer cancel()
+				err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
+				if err != nil || out.String() != "outlasted\n" {
+					t.Errorf("exec longer than the request timeout: out %q err %q %v", out.String(), errOut.String(), err)
+				}
+			})
+		}
+	}
+	t.Run("logs -f", func(t *testing.T) {
+		t.Parallel()
+		out, errOut, err := s.KubectlResult("", "logs", "-f", "ticker", "-n", ns)
+		if want := fmt.Sprintf("tick %d\n", ticks); err != nil || !strings.HasSuffix(out, want) {
+			t.Errorf("kubectl logs -f longer than the request timeout: %v\nstdout %q\nstderr %q", err, out, errOut)
+		}
+	})
+}
