@@ -3,16 +3,20 @@ package nodeclient
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	remotecommandconsts "k8s.io/apimachinery/pkg/util/remotecommand"
 	"k8s.io/apiserver/pkg/registry/rest"
 	translator "k8s.io/apiserver/pkg/util/proxy"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	"k8s.io/klog/v2"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
 )
 
@@ -83,7 +87,7 @@ func serveWebSocketV5(w http.ResponseWriter, req *http.Request, loc *url.URL, tr
 		}},
 	})
 	conn.SetIdleTimeout(StreamIdleTimeout)
-	_, streams, err := conn.Open(w, req)
+	_, streams, err := conn.Open(w, withQuietClose(req))
 	if err != nil {
 		return // the library answered the client
 	}
@@ -160,4 +164,32 @@ type errorResponder struct{ rest.Responder }
 
 func (e errorResponder) Error(_ http.ResponseWriter, _ *http.Request, err error) {
 	e.Responder.Error(err)
+}
+
+// withQuietClose gives the library a logger that leaves out the error its
+// read loop reports when this side closes the connection: every session
+// ends that way (the client waits for the server to hang up), so it was an
+// ERROR line per exec.
+func withQuietClose(req *http.Request) *http.Request {
+	logger := klog.FromContext(req.Context())
+	if logger.GetSink() == nil {
+		return req
+	}
+	return req.WithContext(klog.NewContext(req.Context(), logr.New(quietCloseSink{logger.GetSink()})))
+}
+
+type quietCloseSink struct{ logr.LogSink }
+
+func (s quietCloseSink) Error(err error, msg string, keysAndValues ...any) {
+	if !errors.Is(err, net.ErrClosed) {
+		s.LogSink.Error(err, msg, keysAndValues...)
+	}
+}
+
+func (s quietCloseSink) WithValues(keysAndValues ...any) logr.LogSink {
+	return quietCloseSink{s.LogSink.WithValues(keysAndValues...)}
+}
+
+func (s quietCloseSink) WithName(name string) logr.LogSink {
+	return quietCloseSink{s.LogSink.WithName(name)}
 }
