@@ -95,7 +95,7 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("Podyard pod benchmark, %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	benchutil.Header()
 
-	api, err := podStarts(ctx, client, "api", c.pods, "none", false) // a scheduler nobody runs
+	api, _, err := podStarts(ctx, client, "api", c.pods, "none", false) // a scheduler nobody runs
 	if err != nil {
 		return err
 	}
@@ -105,10 +105,11 @@ func run(ctx context.Context, c config) error {
 		if oneByOne {
 			prefix, how = "single", "each after the last runs"
 		}
-		starts, err := podStarts(ctx, client, prefix, c.pods, "", oneByOne)
+		starts, bound, err := podStarts(ctx, client, prefix, c.pods, "", oneByOne)
 		if err != nil {
 			return err
 		}
+		benchutil.Row(fmt.Sprintf("pod create to bound, %d pods %s", len(bound), how), benchutil.Median(bound), benchutil.Pct(bound, 99), len(bound), "ms")
 		benchutil.Row(fmt.Sprintf("pod start to Running, %d pods %s", len(starts), how), benchutil.Median(starts), benchutil.Pct(starts, 99), len(starts), "ms")
 		fmt.Printf("%-48s %12.1f ms\n", "  max", benchutil.Pct(starts, 100))
 	}
@@ -183,31 +184,37 @@ func sleeper(name, schedulerName string) *corev1.Pod {
 
 // podStarts creates n pods and times each from its create being sent to a
 // watch showing it Running (or, for a scheduler nobody runs, to its ADDED
-// event). oneByOne creates each pod once the one before it was seen; else
-// the creates go back to back and the starts overlap.
-func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, n int, schedulerName string, oneByOne bool) ([]float64, error) {
+// event), and from the create to the watch showing it bound to a node.
+// oneByOne creates each pod once the one before it was seen; else the
+// creates go back to back and the starts overlap.
+func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, n int, schedulerName string, oneByOne bool) (starts, bound []float64, err error) {
 	pods := client.CoreV1().Pods(namespace)
 	w, err := pods.Watch(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer w.Stop()
 	sent := make([]time.Time, n)
-	done := make(chan []float64, 1)
+	type result struct{ starts, bound []float64 }
+	done := make(chan result, 1)
 	seenOne := make(chan struct{}, n)
 	go func() {
-		var lat []float64
-		seen := map[string]bool{}
+		var lat, boundLat []float64
+		seen, isBound := map[string]bool{}, map[string]bool{}
 		for ev := range w.ResultChan() {
 			p, ok := ev.Object.(*corev1.Pod)
 			if !ok || !strings.HasPrefix(p.Name, prefix+"-") || seen[p.Name] {
 				continue
 			}
+			now := time.Now()
+			i, _ := strconv.Atoi(strings.TrimPrefix(p.Name, prefix+"-"))
+			if p.Spec.NodeName != "" && !isBound[p.Name] {
+				isBound[p.Name] = true
+				boundLat = append(boundLat, ms(now.Sub(sent[i])))
+			}
 			if schedulerName == "" && p.Status.Phase != corev1.PodRunning || schedulerName != "" && ev.Type != watch.Added {
 				continue
 			}
-			now := time.Now()
-			i, _ := strconv.Atoi(strings.TrimPrefix(p.Name, prefix+"-"))
 			seen[p.Name] = true
 			lat = append(lat, ms(now.Sub(sent[i])))
 			seenOne <- struct{}{}
@@ -215,26 +222,26 @@ func podStarts(ctx context.Context, client kubernetes.Interface, prefix string, 
 				break
 			}
 		}
-		done <- lat
+		done <- result{lat, boundLat}
 	}()
 	for i := range n {
 		sent[i] = time.Now()
 		if _, err := pods.Create(ctx, sleeper(fmt.Sprintf("%s-%d", prefix, i), schedulerName), metav1.CreateOptions{}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if oneByOne {
 			select {
 			case <-seenOne:
 			case <-time.After(time.Minute):
-				return nil, fmt.Errorf("%s-%d did not start within a minute", prefix, i)
+				return nil, nil, fmt.Errorf("%s-%d did not start within a minute", prefix, i)
 			}
 		}
 	}
 	select {
-	case lat := <-done:
-		return lat, nil
+	case r := <-done:
+		return r.starts, r.bound, nil
 	case <-time.After(2 * time.Minute):
-		return nil, fmt.Errorf("%s: not all %d pods reached the state within 2 minutes", prefix, n)
+		return nil, nil, fmt.Errorf("%s: not all %d pods reached the state within 2 minutes", prefix, n)
 	}
 }
 

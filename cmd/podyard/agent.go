@@ -81,8 +81,18 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 100, 200
+	// The API server bounds what is in flight; throttling here as well
+	// queued a 100-pod burst's status writes ~300 ms behind a 100 QPS
+	// limit. Events, the chatty part, keep the kubelet's limits on a
+	// client of their own, so they never hold up a status.
+	eventsCfg := rest.CopyConfig(cfg)
+	eventsCfg.QPS, eventsCfg.Burst = 50, 100
+	cfg.QPS = -1
 	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	events, err := kubernetes.NewForConfig(eventsCfg)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
@@ -100,7 +110,7 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 		return fmt.Errorf("agent: %w", err)
 	}
 	a, err := agent.New(agent.Config{
-		NodeName: f.nodeName, DataDir: f.dataDir, Client: client, ClusterCA: clusterCA, Runtime: rt,
+		NodeName: f.nodeName, DataDir: f.dataDir, Client: client, EventClient: events, ClusterCA: clusterCA, Runtime: rt,
 		Listen: f.listen, Address: f.address, CrashBackoff: f.crashBackoff, LeaseDuration: f.leaseDuration, MaxPods: f.maxPods, Log: log,
 	})
 	if err != nil {

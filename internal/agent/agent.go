@@ -35,6 +35,9 @@ type Config struct {
 	NodeName string
 	DataDir  string // agent state: pki/, pods/ (volumes), logs/
 	Client   kubernetes.Interface
+	// EventClient records events (default: Client); its own rate limit
+	// keeps events from delaying pod status writes.
+	EventClient kubernetes.Interface
 	// ClusterCA verifies the API server's client certificate on streaming
 	// requests: only the API server may exec into this node's pods.
 	ClusterCA *x509.CertPool
@@ -117,7 +120,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
+	events := a.cfg.EventClient
+	if events == nil {
+		events = a.client
+	}
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: events.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "podyard-agent", Host: a.cfg.NodeName})
 
