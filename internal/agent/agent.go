@@ -252,6 +252,11 @@ func (a *Agent) removeOrphans(ctx context.Context) {
 			}
 		}
 		os.RemoveAll(filepath.Join(a.cfg.DataDir, "pods", string(uid)))
+		// Log directories are named namespace_name_uid; only the UID is known.
+		logDirs, _ := filepath.Glob(filepath.Join(a.cfg.DataDir, "logs", "*_"+string(uid)))
+		for _, d := range logDirs {
+			os.RemoveAll(d)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -40,7 +41,7 @@ func TestAgentRestartAndLoss(t *testing.T) {
 		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
 		PeriodSeconds: 1,
 	}
-	createPod(t, s, ns, pod)
+	p0 := createPod(t, s, ns, pod)
 	waitPod(t, s, ns, "survivor", "Ready", podReady)
 	pid := readPID(t, filepath.Join(work, "pid"))
 	s.Kubectl("logs", "survivor", "-n", ns) // logs are served before the restart...
@@ -117,6 +118,34 @@ func TestAgentRestartAndLoss(t *testing.T) {
 		}
 		return false
 	})
+
+	// Deleted for good while no agent runs: the next agent removes what the
+	// pod left, its process, container state and logs.
+	if err := s.Client.CoreV1().Pods(ns).Delete(ctx, "survivor", metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "survivor gone from the API", func() bool { return gone(s, ns, "survivor") })
+	if !alive(pid) {
+		t.Fatalf("container process %d ended while no agent ran", pid)
+	}
+	StartAgent(t, s, node, agentDir)
+	waitFor(t, "the orphan's process ended", func() bool { return !alive(pid) })
+	for _, left := range []string{"containers/" + string(p0.UID) + "_*", "logs/*_" + string(p0.UID), "pods/" + string(p0.UID)} {
+		waitFor(t, "the orphan's "+left+" removed", func() bool {
+			m, _ := filepath.Glob(filepath.Join(agentDir, left))
+			return len(m) == 0
+		})
+	}
+}
+
+// alive tells whether a process runs (a zombie has ended).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	state := stat[bytes.LastIndexByte(stat, ')')+2]
+	return state != 'Z' && state != 'X'
 }
 
 // readFile waits for the file and returns its content.
