@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"k8s.io/klog/v2"
 
@@ -25,6 +26,10 @@ commands:
 `
 
 func main() {
+	if filepath.Base(os.Args[0]) == "kubectl" {
+		runKubectl()
+		return
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -39,6 +44,8 @@ func main() {
 		err = runAgent(os.Args[2:])
 	case superviseCommand: // started by the process runtime, not by people
 		err = runSupervise(os.Args[2:])
+	case runCommandExec: // a run command's pod
+		err = runRunCommandExec()
 	case "version", "--version":
 		fmt.Println(version.String())
 	case "help", "-h", "--help":

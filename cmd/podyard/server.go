@@ -4,15 +4,23 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/rest"
+
 	"github.com/podyard/podyard/internal/apiserver"
 	"github.com/podyard/podyard/internal/controller"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
+	runcommandcontroller "github.com/podyard/podyard/internal/controller/runcommand"
+	"github.com/podyard/podyard/internal/dialect/arm"
 	"github.com/podyard/podyard/internal/etcd"
+	"github.com/podyard/podyard/internal/runcommand/archive"
 )
 
 // controlPlaneFlags are the flags `server` and `up` share.
@@ -21,6 +29,79 @@ type controlPlaneFlags struct {
 	evictionTimeout           time.Duration
 	requestTimeout            time.Duration
 	scheduler                 bool
+	runCommand                runCommandFlags
+}
+
+// runCommandFlags configure the AKS Run Command API and its controller.
+type runCommandFlags struct {
+	disabled                    bool
+	identity                    arm.Identity
+	retryAfter                  time.Duration
+	maxRequestBytes             int64
+	maxContextBytes             int64
+	maxContextFiles             int
+	startTimeout, timeout, keep time.Duration
+	requests, limits            string
+}
+
+func (f *runCommandFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.disabled, "disable-run-command", false, "turn the AKS Run Command API off (a POST gets 400)")
+	fs.StringVar(&f.identity.SubscriptionID, "subscription-id", "00000000-0000-0000-0000-000000000000", "the subscription the Run Command API answers for")
+	fs.StringVar(&f.identity.ResourceGroup, "resource-group", "podyard", "the resource group the Run Command API answers for")
+	fs.StringVar(&f.identity.ClusterName, "cluster-name", "podyard", "the managed cluster name the Run Command API answers for")
+	fs.DurationVar(&f.retryAfter, "run-command-retry-after", time.Second, "how long run-command clients are told to wait between polls (Retry-After)")
+	fs.Int64Var(&f.maxRequestBytes, "run-command-max-request-bytes", 1<<20, "largest run-command request body (413 beyond)")
+	fs.Int64Var(&f.maxContextBytes, "run-command-max-context-bytes", archive.DefaultLimits().MaxBytes, "largest size a run command's context may unpack to")
+	fs.IntVar(&f.maxContextFiles, "run-command-max-context-files", archive.DefaultLimits().MaxFiles, "most files a run command's context may hold")
+	fs.DurationVar(&f.startTimeout, "run-command-start-timeout", 30*time.Second, "a run command whose pod does not run within this fails")
+	fs.DurationVar(&f.timeout, "run-command-timeout", 10*time.Minute, "timeout of a run command that sets no timeoutSeconds")
+	fs.DurationVar(&f.keep, "run-command-retention", 7*24*time.Hour, "how long finished run commands and their results are kept")
+	fs.StringVar(&f.requests, "run-command-requests", "cpu=200m,memory=500Mi", "resource requests of a run command's pod")
+	fs.StringVar(&f.limits, "run-command-limits", "cpu=500m,memory=1Gi", "resource limits of a run command's pod")
+}
+
+func (f *runCommandFlags) check() error {
+	if !arm.ValidClusterName(f.identity.ClusterName) {
+		return fmt.Errorf("--cluster-name %q: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit", f.identity.ClusterName)
+	}
+	if f.identity.SubscriptionID == "" || f.identity.ResourceGroup == "" {
+		return fmt.Errorf("--subscription-id and --resource-group may not be empty")
+	}
+	return nil
+}
+
+// podSettings are the run-command pods' settings but where the server is.
+func (f *runCommandFlags) podSettings() (runcommandcontroller.PodSettings, error) {
+	requests, err := parseResources(f.requests)
+	if err != nil {
+		return runcommandcontroller.PodSettings{}, fmt.Errorf("--run-command-requests: %w", err)
+	}
+	limits, err := parseResources(f.limits)
+	if err != nil {
+		return runcommandcontroller.PodSettings{}, fmt.Errorf("--run-command-limits: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return runcommandcontroller.PodSettings{}, err
+	}
+	return runcommandcontroller.PodSettings{Podyard: self, Resources: corev1.ResourceRequirements{Requests: requests, Limits: limits}}, nil
+}
+
+// parseResources reads "cpu=200m,memory=500Mi".
+func parseResources(s string) (corev1.ResourceList, error) {
+	list := corev1.ResourceList{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		q, err := resource.ParseQuantity(v)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("%q: want name=quantity", kv)
+		}
+		list[corev1.ResourceName(k)] = q
+	}
+	return list, nil
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet, dataDirDefault, listenDefault string) {
@@ -29,6 +110,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet, dataDirDefault, listenDef
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.scheduler, "scheduler", true, "run the scheduler (false: pods stay unbound until something binds them through pods/binding)")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "how long a request may take before the server ends it; watch, exec, attach, port-forward, log and proxy requests run as long as the client wants")
+	f.runCommand.register(fs)
 	fs.DurationVar(&f.evictionTimeout, "pod-eviction-timeout", nodelifecycle.DefaultEvictionTimeout, "how long pods stay on a node that stopped renewing its lease before they are deleted")
 }
 
@@ -37,20 +119,62 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 	if err != nil {
 		return apiserver.Options{}, err
 	}
+	rc := &f.runCommand
+	if err := rc.check(); err != nil {
+		return apiserver.Options{}, err
+	}
+	pod, err := rc.podSettings()
+	if err != nil {
+		return apiserver.Options{}, err
+	}
+	controllers := controller.Config{
+		SystemNamespaces: apiserver.ImmortalNamespaces,
+		EvictionTimeout:  f.evictionTimeout,
+		NoScheduler:      !f.scheduler,
+		Log:              log,
+	}
+	if !rc.disabled {
+		controllers.RunCommand = &controller.RunCommandConfig{
+			Timeouts: runcommandcontroller.Timeouts{Start: rc.startTimeout, Default: rc.timeout, Retention: rc.keep},
+			Pod:      pod,
+		}
+	}
 	return apiserver.Options{
 		DataDir:        f.dataDir,
 		Listen:         f.listen,
 		RequestTimeout: f.requestTimeout,
 		Logger:         log,
-		PostStart: map[string]controller.StartFunc{
-			"podyard-controllers": controller.ControlPlane(controller.Config{
-				SystemNamespaces: apiserver.ImmortalNamespaces,
-				EvictionTimeout:  f.evictionTimeout,
-				NoScheduler:      !f.scheduler,
-				Log:              log,
-			}),
+		RunCommand: apiserver.RunCommandOptions{
+			Config: arm.Config{
+				Disabled: rc.disabled, Identity: rc.identity,
+				RetryAfter: rc.retryAfter, MaxRequestBytes: rc.maxRequestBytes,
+			},
+			ContextLimits: archive.Limits{MaxBytes: rc.maxContextBytes, MaxFiles: rc.maxContextFiles},
+		},
+		PostStart: map[string]func(context.Context, *rest.Config, apiserver.Endpoint) error{
+			"podyard-controllers": func(ctx context.Context, loopback *rest.Config, public apiserver.Endpoint) error {
+				cfg := controllers
+				if cfg.RunCommand != nil {
+					commands := *cfg.RunCommand
+					commands.Pod.ServerURL, commands.Pod.CAPEM = public.URL, public.CAPEM
+					cfg.RunCommand = &commands
+				}
+				return controller.ControlPlane(cfg)(ctx, loopback)
+			},
 		},
 	}, nil
+}
+
+// announce prints where the server is, and where its Run Command API is.
+func (f *controlPlaneFlags) announce(r apiserver.Ready) {
+	fmt.Printf("podyard: ready at %s (export KUBECONFIG=%s)\n", r.URL, r.Kubeconfig)
+	f.announceRunCommand(r)
+}
+
+func (f *controlPlaneFlags) announceRunCommand(r apiserver.Ready) {
+	if !f.runCommand.disabled {
+		fmt.Printf("podyard: AKS Run Command API at %s%s/runCommand\n", r.URL, f.runCommand.identity.ResourceID())
+	}
 }
 
 func runServer(args []string) error {
@@ -84,7 +208,5 @@ func runServer(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return apiserver.Run(ctx, opts, func(r apiserver.Ready) {
-		fmt.Printf("podyard: ready at %s (export KUBECONFIG=%s)\n", r.URL, r.Kubeconfig)
-	})
+	return apiserver.Run(ctx, opts, cp.announce)
 }

@@ -61,6 +61,7 @@ func runUp(args []string) error {
 			}
 			fmt.Printf("podyard: ready at %s (node %s runs pods)\n", r.URL, ag.nodeName)
 			fmt.Printf("podyard: point kubectl at it with: export KUBECONFIG=%s\n", r.Kubeconfig)
+			cp.announceRunCommand(r)
 		}()
 	})
 	agentRun.Wait()

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/websocket"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
+	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
@@ -17,20 +18,23 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 )
 
-// newAuthenticator accepts client certificates signed by the cluster CA and
-// bearer tokens from the static token file (also as a WebSocket subprotocol,
-// which is how browsers and kubectl's WebSocket exec carry them). There is
-// no anonymous authenticator: a request that proves nothing gets 401.
-func newAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokensFile string) (authenticator.Request, error) {
-	tokens, err := tokenfile.NewCSV(tokensFile)
+// newAuthenticator accepts client certificates signed by the cluster CA,
+// bearer tokens from the static token file (also as a WebSocket
+// subprotocol, which is how browsers and kubectl's WebSocket exec carry
+// them) and the tokens of run-command pods. There is no anonymous
+// authenticator: a request that proves nothing gets 401. It also returns
+// the bearer-token part alone, for tokens that arrive in a request body.
+func newAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokensFile string, commandTokens authenticator.Token) (authenticator.Request, authenticator.Token, error) {
+	static, err := tokenfile.NewCSV(tokensFile)
 	if err != nil {
-		return nil, fmt.Errorf("authentication: token file: %w", err)
+		return nil, nil, fmt.Errorf("authentication: token file: %w", err)
 	}
+	tokens := tokenunion.New(static, commandTokens)
 	return group.NewAuthenticatedGroupAdder(union.New(
 		x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion),
 		bearertoken.New(tokens),
 		websocket.NewProtocolAuthenticator(tokens),
-	)), nil
+	)), tokens, nil
 }
 
 // newAuthorizer is the authorizer chain: system:masters may do anything,

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
+	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/nodeclient"
 	"github.com/podyard/podyard/internal/registry/configmap"
 	"github.com/podyard/podyard/internal/registry/event"
@@ -22,14 +23,16 @@ import (
 	"github.com/podyard/podyard/internal/registry/node"
 	"github.com/podyard/podyard/internal/registry/pod"
 	"github.com/podyard/podyard/internal/registry/review"
+	"github.com/podyard/podyard/internal/registry/runcommand"
 	"github.com/podyard/podyard/internal/registry/secret"
 	"github.com/podyard/podyard/internal/registry/service"
 	"github.com/podyard/podyard/internal/registry/serviceaccount"
+	"github.com/podyard/podyard/internal/runcommand/archive"
 )
 
 // installAPIs installs the core group under /api and the named groups under /apis.
 // agentCert is the client certificate the server presents to node agents.
-func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver, agentCert tls.Certificate) error {
+func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver, agentCert tls.Certificate, contextLimits archive.Limits) error {
 	core, agents, err := coreStorage(scheme, opts, agentCert)
 	if err != nil {
 		return fmt.Errorf("apiserver: core storage: %w", err)
@@ -62,6 +65,19 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 	}
 	if err := server.InstallAPIGroups(&authentication, &authorization); err != nil {
 		return fmt.Errorf("apiserver: install authentication.k8s.io/v1 and authorization.k8s.io/v1: %w", err)
+	}
+
+	commands, err := runcommand.NewStorage(scheme, opts, contextLimits)
+	if err != nil {
+		return fmt.Errorf("apiserver: runcommand storage: %w", err)
+	}
+	own := genericapiserver.NewDefaultAPIGroupInfo(podyardv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	own.VersionedResourcesStorageMap[podyardv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"runcommands":        commands.RunCommand,
+		"runcommands/status": commands.Status,
+	}
+	if err := server.InstallAPIGroup(&own); err != nil {
+		return fmt.Errorf("apiserver: install podyard.io/v1alpha1: %w", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 
 	"github.com/podyard/podyard/internal/apis/core/defaults"
+	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/queryparams"
 	"github.com/podyard/podyard/internal/registry/event"
 	"github.com/podyard/podyard/internal/registry/namespace"
@@ -30,6 +31,7 @@ import (
 var groups = []schema.GroupVersion{
 	corev1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion, policyv1.SchemeGroupVersion,
 	authenticationv1.SchemeGroupVersion, authorizationv1.SchemeGroupVersion,
+	podyardv1alpha1.SchemeGroupVersion,
 }
 
 // Scheme holds the types the server serves with their codecs.
@@ -51,6 +53,7 @@ func NewScheme() (*Scheme, error) {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
 		authenticationv1.AddToScheme, authorizationv1.AddToScheme,
+		podyardv1alpha1.AddToScheme,
 	} {
 		if err := add(external); err != nil {
 			return nil, fmt.Errorf("scheme: %w", err)

@@ -11,15 +11,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -31,14 +34,18 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/podyard/podyard/internal/dialect/arm"
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/generated/openapi"
 	"github.com/podyard/podyard/internal/pki"
+	runcommandregistry "github.com/podyard/podyard/internal/registry/runcommand"
+	"github.com/podyard/podyard/internal/runcommand"
+	"github.com/podyard/podyard/internal/runcommand/archive"
 	"github.com/podyard/podyard/internal/version"
 )
 
 // ImmortalNamespaces exist from the first start and may not be deleted.
-var ImmortalNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+var ImmortalNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", "podyard-command"}
 
 // Options configure a Podyard API server.
 type Options struct {
@@ -48,14 +55,30 @@ type Options struct {
 	// EtcdTLS is how to reach external etcd servers over https: our client
 	// certificate and the CA that signed theirs. Unused with embedded etcd.
 	EtcdTLS etcd.TLS
+	// RunCommand configures the AKS Run Command dialect.
+	RunCommand RunCommandOptions
 	// RequestTimeout ends a request that takes longer (default: a minute);
 	// see longRunning for those it does not apply to.
 	RequestTimeout time.Duration
 	Logger         *slog.Logger
 
 	// PostStart runs, by name, once the server serves; each gets a privileged
-	// loopback client config and a context cancelled at shutdown. Controllers start here.
-	PostStart map[string]func(ctx context.Context, loopback *rest.Config) error
+	// loopback client config, how others reach the server, and a context
+	// cancelled at shutdown. Controllers start here.
+	PostStart map[string]func(ctx context.Context, loopback *rest.Config, public Endpoint) error
+}
+
+// RunCommandOptions configure run commands: the ARM dialect, and how large
+// a command's context may unpack.
+type RunCommandOptions struct {
+	arm.Config
+	ContextLimits archive.Limits
+}
+
+// Endpoint is how clients elsewhere reach the server.
+type Endpoint struct {
+	URL   string // https://host:port
+	CAPEM []byte // the CA that signed the serving certificate
 }
 
 // Ready is what the server tells once /readyz answers ok.
@@ -114,7 +137,8 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if len(o.EtcdServers) == 0 {
 		etcdTLS = etcd.TLS{CertFile: creds.EtcdClientCertFile, KeyFile: creds.EtcdClientKeyFile, TrustedCAFile: creds.CACertFile}
 	}
-	config, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS, inProcess)
+	commandTokens := &runcommand.Tokens{}
+	config, tokens, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS, inProcess, commandTokens)
 	if err != nil {
 		return err
 	}
@@ -129,13 +153,30 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return fmt.Errorf("apiserver: agent client certificate: %w", err)
 	}
-	if err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver, agentCert); err != nil {
+	if err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver, agentCert, o.RunCommand.ContextLimits); err != nil {
 		return err
 	}
+	server.Handler.NonGoRestfulMux.HandlePrefix(arm.PathPrefix,
+		arm.NewHandler(o.RunCommand.Config, config.LoopbackClientConfig, tokens, config.Authorization.Authorizer, log))
+	if err := server.AddPostStartHook("podyard-command-tokens", func(hc genericapiserver.PostStartHookContext) error {
+		client, err := runcommand.NewClient(hc.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		go commandTokens.Start(hc.Context, client)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	caPEM, err := os.ReadFile(creds.CACertFile)
+	if err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	public := Endpoint{URL: url, CAPEM: caPEM}
 	for name, start := range o.PostStart {
 		start := start
 		if err := server.AddPostStartHook(name, func(hc genericapiserver.PostStartHookContext) error {
-			return start(hc.Context, hc.LoopbackClientConfig)
+			return start(hc.Context, hc.LoopbackClientConfig, public)
 		}); err != nil {
 			return fmt.Errorf("apiserver: %w", err)
 		}
@@ -153,7 +194,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	return nil
 }
 
-func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS, inProcess *inProcessStorage) (*genericapiserver.RecommendedConfig, error) {
+func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS, inProcess *inProcessStorage, commandTokens authenticator.Token) (*genericapiserver.RecommendedConfig, authenticator.Token, error) {
 	c := genericapiserver.NewRecommendedConfig(scheme.Codecs)
 	c.EffectiveVersion = version.Effective()
 
@@ -161,7 +202,7 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 	serving.Listener = ln
 	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: creds.ServingCertFile, KeyFile: creds.ServingKeyFile}
 	if err := serving.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
-		return nil, fmt.Errorf("apiserver: serving: %w", err)
+		return nil, nil, fmt.Errorf("apiserver: serving: %w", err)
 	}
 	c.ExternalAddress = ln.Addr().String()
 	c.LongRunningFunc = longRunningCheck()
@@ -171,16 +212,17 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 
 	clientCA, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", creds.CACertFile)
 	if err != nil {
-		return nil, fmt.Errorf("apiserver: client CA: %w", err)
+		return nil, nil, fmt.Errorf("apiserver: client CA: %w", err)
 	}
 	if err := c.Authentication.ApplyClientCert(clientCA, c.SecureServing); err != nil {
-		return nil, fmt.Errorf("apiserver: client CA: %w", err)
+		return nil, nil, fmt.Errorf("apiserver: client CA: %w", err)
 	}
-	if c.Authentication.Authenticator, err = newAuthenticator(clientCA, creds.TokensFile); err != nil {
-		return nil, err
+	var tokens authenticator.Token
+	if c.Authentication.Authenticator, tokens, err = newAuthenticator(clientCA, creds.TokensFile, commandTokens); err != nil {
+		return nil, nil, err
 	}
 	if c.Authorization.Authorizer, c.RuleResolver, err = newAuthorizer(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	namer := openapinamer.NewDefinitionNamer(scheme.External)
@@ -190,15 +232,15 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 	c.OpenAPIV3Config.Info.Title = "Podyard"
 
 	if err := applyStorage(c, scheme, etcdServers, etcdTLS); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if inProcess != nil {
 		c.RESTOptionsGetter = inProcess.wrap(c.RESTOptionsGetter)
 	}
 	if err := applyAdmission(c); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, tokens, nil
 }
 
 // longRunningCheck tells the requests that last as long as their client wants
@@ -235,6 +277,8 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 		resources,
 		nil,
 	)
+	// Podyard's own types have no protobuf encoding: JSON, as for CRDs.
+	factory.SetSerializer(runcommandregistry.Resource, runtime.ContentTypeJSON, nil)
 	if err := etcdOptions.ApplyWithStorageFactoryTo(factory, &c.Config); err != nil {
 		return fmt.Errorf("apiserver: etcd: %w", err)
 	}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
+	runcommandcontroller "github.com/podyard/podyard/internal/controller/runcommand"
 	"github.com/podyard/podyard/internal/controller/serviceaccount"
+	"github.com/podyard/podyard/internal/runcommand"
 	"github.com/podyard/podyard/internal/scheduler"
 )
 
@@ -26,7 +28,15 @@ type Config struct {
 	SystemNamespaces []string      // namespaces that always exist
 	EvictionTimeout  time.Duration // how long pods stay on a lost node
 	NoScheduler      bool          // pods stay unbound until bound through pods/binding
-	Log              *slog.Logger
+	// RunCommand runs podyard.io RunCommands; nil leaves them alone.
+	RunCommand *RunCommandConfig
+	Log        *slog.Logger
+}
+
+// RunCommandConfig configures the run-command controller.
+type RunCommandConfig struct {
+	Timeouts runcommandcontroller.Timeouts
+	Pod      runcommandcontroller.PodSettings
 }
 
 // ControlPlane starts the control plane's controllers: namespace
@@ -57,6 +67,14 @@ func ControlPlane(c Config) StartFunc {
 		if err != nil {
 			return fmt.Errorf("controllers: %w", err)
 		}
+		var commands *runcommandcontroller.Controller
+		if rc := c.RunCommand; rc != nil {
+			rcClient, err := runcommand.NewClient(cfg)
+			if err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
+			commands = runcommandcontroller.New(client, rcClient, factory, rc.Timeouts, rc.Pod, log)
+		}
 		factory.Start(ctx.Done())
 		go namespaces.Run(ctx, 2)
 		go accounts.Run(ctx, 2)
@@ -64,6 +82,9 @@ func ControlPlane(c Config) StartFunc {
 			go sched.Run(ctx)
 		}
 		go nodes.Run(ctx)
+		if commands != nil {
+			go commands.Run(ctx, 4)
+		}
 		return nil
 	}
 }

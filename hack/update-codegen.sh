@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates the OpenAPI definitions the server publishes on /openapi/v2 and /openapi/v3
-# (kubectl explain and fieldValidation=Strict read them).
+# Regenerates the deep copies of Podyard's own API types, and the OpenAPI definitions the
+# server publishes on /openapi/v2 and /openapi/v3 (kubectl explain and fieldValidation=Strict
+# read them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+go tool deepcopy-gen \
+  --output-file zz_generated.deepcopy.go \
+  --go-header-file hack/boilerplate.go.txt \
+  ./internal/apis/podyard/v1alpha1
 go tool openapi-gen \
   --output-dir internal/generated/openapi \
   --output-pkg github.com/podyard/podyard/internal/generated/openapi \
@@ -14,6 +19,7 @@ go tool openapi-gen \
   k8s.io/api/core/v1 \
   k8s.io/api/coordination/v1 \
   k8s.io/api/policy/v1 \
+  github.com/podyard/podyard/internal/apis/podyard/v1alpha1 \
   k8s.io/apimachinery/pkg/apis/meta/v1 \
   k8s.io/apimachinery/pkg/runtime \
   k8s.io/apimachinery/pkg/version \
