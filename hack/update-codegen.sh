@@ -12,6 +12,12 @@ go tool openapi-gen \
   --output-dir internal/generated/openapi \
   --output-pkg github.com/podyard/podyard/internal/generated/openapi \
   --output-file zz_generated.openapi.go \
+  --output-model-name-file zz_generated.model_name.go \
+  --readonly-pkg k8s.io/api/authentication/v1 --readonly-pkg k8s.io/api/authorization/v1 \
+  --readonly-pkg k8s.io/api/core/v1 --readonly-pkg k8s.io/api/coordination/v1 --readonly-pkg k8s.io/api/policy/v1 \
+  --readonly-pkg k8s.io/apimachinery/pkg/apis/meta/v1 --readonly-pkg k8s.io/apimachinery/pkg/runtime \
+  --readonly-pkg k8s.io/apimachinery/pkg/version --readonly-pkg k8s.io/apimachinery/pkg/api/resource \
+  --readonly-pkg k8s.io/apimachinery/pkg/util/intstr \
   --go-header-file hack/boilerplate.go.txt \
   --report-filename /dev/null \
   k8s.io/api/authentication/v1 \

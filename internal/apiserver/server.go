@@ -252,7 +252,7 @@ func longRunningCheck() apirequest.LongRunningRequestCheck {
 		sets.NewString("watch", "proxy"),
 		sets.NewString("attach", "exec", "proxy", "log", "portforward"))
 	return func(r *http.Request, info *apirequest.RequestInfo) bool {
-		return strings.HasPrefix(r.URL.Path, legacyNodeProxyPrefix) || basic(r, info)
+		return strings.HasPrefix(r.URL.Path, legacyNodeProxyPrefix) || arm.IsStream(r) || basic(r, info)
 	}
 }
 

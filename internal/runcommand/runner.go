@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/runcommand/archive"
 )
 
@@ -35,7 +38,13 @@ func Run(ctx context.Context, env RunnerEnv, self string, limits archive.Limits)
 	if err != nil {
 		return 1, err
 	}
-	rc, err := client.Get(ctx, env.Name, metav1.GetOptions{})
+	// The server may be restarting: keep asking for a while.
+	var rc *v1alpha1.RunCommand
+	err = wait.ExponentialBackoffWithContext(ctx, wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 9, Cap: 5 * time.Second},
+		func(ctx context.Context) (bool, error) {
+			rc, err = client.Get(ctx, env.Name, metav1.GetOptions{})
+			return err == nil, nil
+		})
 	if err != nil {
 		return 1, fmt.Errorf("read run command %s: %w", env.Name, err)
 	}

@@ -24,6 +24,9 @@ import (
 // quickly, and restart crashing containers after a short first back-off.
 var agentTestFlags = []string{"--lease-duration", "4s", "--crash-backoff", "1s"}
 
+// runCommandTestFlags make the limits of run-command contexts small enough to cross in a test.
+var runCommandTestFlags = []string{"--run-command-max-request-bytes", "262144", "--run-command-max-context-bytes", "1048576", "--run-command-max-context-files", "20"}
+
 // clusterRequestTimeout is short so that a test can show that streams
 // outlast it (TestStreamsOutlastRequestTimeout).
 const clusterRequestTimeout = 4 * time.Second
@@ -58,6 +61,7 @@ func StartCluster(t tester) (*Server, string) {
 	node := "yard-" + rand.String(5)
 	t.Cleanup(func() { reapContainers(filepath.Join(dir, "agent")) })
 	args := append([]string{"up", "--node-name", node, "--request-timeout", clusterRequestTimeout.String()}, agentTestFlags...)
+	args = append(args, runCommandTestFlags...)
 	return startServer(t, serverOptions{dataDir: dir, args: args}), node
 }
 

@@ -6,6 +6,7 @@ package arm
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -49,6 +50,13 @@ func ParsePath(p string) (Route, bool) {
 		r.Action, r.ID = "commandLogs", m[5]
 	}
 	return r, true
+}
+
+// IsStream tells a request that lasts as long as its client wants: a
+// command's output, followed.
+func IsStream(r *http.Request) bool {
+	route, ok := ParsePath(r.URL.Path)
+	return ok && route.Action == "commandLogs" && r.URL.Query().Get("follow") == "true"
 }
 
 // Matches tells whether a route names this cluster: subscription ids and
