@@ -55,13 +55,13 @@ func SharedCluster(t *testing.T) (*Server, string) {
 // StartCluster starts `podyard up` on a free port and returns it and its
 // node's name. Containers outlive the agent by design, so the cleanup kills
 // whatever the node still runs once the cluster has stopped.
-func StartCluster(t tester) (*Server, string) {
+func StartCluster(t tester, extraArgs ...string) (*Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	node := "yard-" + rand.String(5)
 	t.Cleanup(func() { reapContainers(filepath.Join(dir, "agent")) })
 	args := append([]string{"up", "--node-name", node, "--request-timeout", clusterRequestTimeout.String()}, agentTestFlags...)
-	args = append(args, runCommandTestFlags...)
+	args = append(append(args, runCommandTestFlags...), extraArgs...)
 	return startServer(t, serverOptions{dataDir: dir, args: args}), node
 }
 

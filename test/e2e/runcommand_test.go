@@ -364,3 +364,24 @@ func TestRunCommandSurvivesRestart(t *testing.T) {
 		t.Fatalf("result after the restart: %v", p)
 	}
 }
+
+// TestRunCommandStartTimeoutAndRetention: a command whose pod cannot run
+// fails with the reason, and a result is removed after the retention time.
+func TestRunCommandStartTimeoutAndRetention(t *testing.T) {
+	if externalEtcd() {
+		t.Skip("runs in the embedded-etcd pass")
+	}
+	s, _ := StartCluster(t, "--run-command-requests", "cpu=1000", "--run-command-limits", "cpu=1000", "--run-command-start-timeout", "2s", "--run-command-retention", "3s")
+	c := newARMClient(t, s)
+	location := c.post(map[string]any{"command": "true"})
+	p := props(c.wait(location))
+	if p["provisioningState"] != "failed" || !strings.Contains(fmt.Sprint(p["reason"]), "PodNotStarted") || !strings.Contains(fmt.Sprint(p["reason"]), "Insufficient cpu") {
+		t.Fatalf("result: %v", p)
+	}
+	waitFor(t, "the result removed after its retention", func() bool { return c.do("GET", location, nil).code == http.StatusNotFound })
+	id := location[strings.LastIndex(location, "/")+1 : strings.Index(location, "?")]
+	waitFor(t, "its pod and secret removed", func() bool {
+		_, err := s.Client.CoreV1().Secrets(runcommand.Namespace).Get(context.Background(), runcommand.PodName(id), metav1.GetOptions{})
+		return gone(s, runcommand.Namespace, runcommand.PodName(id)) && err != nil
+	})
+}

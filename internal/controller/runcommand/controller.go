@@ -137,10 +137,15 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return c.prepare(ctx, rc)
 	}
 	pod, err := c.pods.Pods(ns).Get(runcommand.PodName(name))
+	var refused error // the API will never take this pod
 	if apierrors.IsNotFound(err) {
 		pod = nil
 		if !rc.Status.Finished() && !rc.Spec.Canceled {
-			if _, err := c.client.CoreV1().Pods(ns).Create(ctx, PodFor(rc, c.pod), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			_, err := c.client.CoreV1().Pods(ns).Create(ctx, PodFor(rc, c.pod), metav1.CreateOptions{})
+			switch {
+			case apierrors.IsInvalid(err) || apierrors.IsForbidden(err):
+				refused = err
+			case err != nil && !apierrors.IsAlreadyExists(err):
 				c.log.Warn("create run-command pod", "command", key, "err", err)
 			}
 		}
@@ -148,6 +153,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	step := Decide(rc, pod, time.Now(), c.timeouts)
+	if refused != nil {
+		step = Step{Status: rc.Status.DeepCopy()}
+		step.Status.State, step.Status.Reason = v1alpha1.Failed, v1alpha1.ReasonPodNotStarted
+		step.Status.Message = "the pod could not be created: " + refused.Error()
+		step.Status.FinishedAt = &metav1.Time{Time: time.Now()}
+	}
 	if step.Delete {
 		if err := c.commands.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &rc.UID}}); err != nil && !apierrors.IsNotFound(err) {
 			return err
