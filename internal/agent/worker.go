@@ -461,6 +461,7 @@ func (w *podWorker) stopAll(ctx context.Context, pod *corev1.Pod, grace time.Dur
 	wg.Wait()
 	// The exits arrive through routeExits; wait until they are recorded so
 	// the final status shows them.
+	tookWake := false
 	for _, t := range targets {
 		for ctx.Err() == nil {
 			w.mu.Lock()
@@ -472,11 +473,14 @@ func (w *podWorker) stopAll(ctx context.Context, pod *corev1.Pod, grace time.Dur
 			}
 			select {
 			case <-w.wake:
+				tookWake = true
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}
-	w.poke() // a pod update may have been taken above
+	if tookWake {
+		w.poke() // it may have been a pod update: the loop must see it
+	}
 }
 
 // terminate stops a pod that is being deleted, confirms the deletion and

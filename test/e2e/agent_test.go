@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,6 +46,15 @@ func TestAgentRestartAndLoss(t *testing.T) {
 	waitPod(t, s, ns, "survivor", "Ready", podReady)
 	pid := readPID(t, filepath.Join(work, "pid"))
 	s.Kubectl("logs", "survivor", "-n", ns) // logs are served before the restart...
+
+	// A finished pod costs its agent nothing: it once spun a core per pod.
+	createPod(t, s, ns, shPod("finished", "true"))
+	waitPod(t, s, ns, "finished", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	before := cpuTime(t, agent.cmd.Process.Pid)
+	time.Sleep(time.Second) // a measurement interval, not a wait for a condition
+	if used := cpuTime(t, agent.cmd.Process.Pid) - before; used > 300*time.Millisecond {
+		t.Errorf("the agent used %v of CPU in a second with one pod running and one finished", used)
+	}
 
 	agent.Kill(syscall.SIGKILL)
 	if err := syscall.Kill(pid, 0); err != nil {
@@ -136,6 +146,19 @@ func TestAgentRestartAndLoss(t *testing.T) {
 			return len(m) == 0
 		})
 	}
+}
+
+// cpuTime is the user and system CPU time a process has used.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	utime, _ := strconv.Atoi(fields[11])
+	stime, _ := strconv.Atoi(fields[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100
 }
 
 // alive tells whether a process runs (a zombie has ended).
