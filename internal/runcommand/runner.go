@@ -75,7 +75,9 @@ func Run(ctx context.Context, env RunnerEnv, self string, limits archive.Limits)
 	}
 
 	cmd := exec.Command("sh", "-c", rc.Spec.Command)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
+	// One pipe for both: the output keeps the order it was written in
+	// (two pipes are read by two copiers, which may swap lines).
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stdout
 	cmd.Env = commandEnv(os.Environ(), bin, kubeconfig)
 	if err := cmd.Start(); err != nil {
 		return 127, fmt.Errorf("start sh: %w", err)

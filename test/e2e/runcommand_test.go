@@ -204,6 +204,20 @@ func TestRunCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("output over 512 KiB is cut, marked, and whole at /logs", func(t *testing.T) {
+		// Long lines: the log files hold it without rotating (short lines
+		// cost a CRI log header each and rotate at 10 MiB).
+		location := c.post(map[string]any{"command": "for i in 1 2 3 4 5 6 7; do head -c 99999 /dev/zero | tr '\\0' x; echo; done"})
+		p := props(c.wait(location))
+		logs := fmt.Sprint(p["logs"])
+		if !strings.HasPrefix(logs, "[podyard: output cut to its last 524288 bytes") || !strings.HasSuffix(logs, "xx\n") || len(logs) > 524288+200 {
+			t.Errorf("logs: %d bytes, starting %q", len(logs), logs[:min(len(logs), 80)])
+		}
+		if whole := c.do("GET", strings.Replace(location, "?", "/logs?", 1), nil); len(whole.body) != 700000 {
+			t.Errorf("/logs: %d bytes, want 700000", len(whole.body))
+		}
+	})
+
 	t.Run("acts as its caller", func(t *testing.T) {
 		p := props(c.wait(c.post(map[string]any{"command": "kubectl auth whoami -o jsonpath='{.status.userInfo.username}'"})))
 		if strings.TrimSpace(fmt.Sprint(p["logs"])) != "podyard-admin" {
