@@ -372,10 +372,23 @@ func TestRunCommandSurvivesRestart(t *testing.T) {
 	location := c.post(map[string]any{"command": "echo before; sleep 3; echo after"})
 	logs := strings.Replace(location, "?", "/logs?", 1)
 	waitFor(t, "the command runs", func() bool { return string(c.do("GET", logs, nil).body) == "before\n" })
+	// A second user, known to the server from its next start.
+	tokens, err := os.OpenFile(filepath.Join(s.DataDir, "pki", "tokens.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(tokens, `alice-token-0123456789,alice,uid-alice,"devs"`)
+	tokens.Close()
 	s.Restart()
 	p := props(c.wait(location))
 	if p["provisioningState"] != "succeeded" || p["logs"] != "before\nafter\n" {
 		t.Fatalf("result after the restart: %v", p)
+	}
+
+	// With a clusterToken the command acts as that token's user.
+	p = props(c.wait(c.post(map[string]any{"command": "kubectl auth whoami -o jsonpath='{.status.userInfo.username} {.status.userInfo.groups}'", "clusterToken": "alice-token-0123456789"})))
+	if logs := fmt.Sprint(p["logs"]); !strings.HasPrefix(logs, "alice ") || !strings.Contains(logs, "devs") {
+		t.Errorf("whoami with alice's clusterToken: %v", p)
 	}
 }
 
