@@ -133,15 +133,19 @@ func (f *agentFlags) supervisorCommand() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sibling := filepath.Join(filepath.Dir(self), "podyard-supervisor"); isFile(sibling) {
+	if sibling := siblingBinary(self, "podyard-supervisor"); sibling != "" {
 		return []string{sibling}, nil
 	}
 	return []string{self, superviseCommand}, nil
 }
 
-func isFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
+// siblingBinary is the path of the program name beside self, if it is there.
+func siblingBinary(self, name string) string {
+	p := filepath.Join(filepath.Dir(self), name)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		return p
+	}
+	return ""
 }
 
 // caPool is the CA the kubeconfig trusts for the API server: the same CA

@@ -1,46 +1,28 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"k8s.io/component-base/cli"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 
-	controller "github.com/podyard/podyard/internal/controller/runcommand"
-	"github.com/podyard/podyard/internal/runcommand"
-	"github.com/podyard/podyard/internal/runcommand/archive"
+	"github.com/podyard/podyard/internal/runcommand/runner"
 )
 
+// runCommandExec runs a RunCommand in its pod when podyard-runcommand, the
+// small binary that does the same, is not installed beside podyard.
 const runCommandExec = "run-command-exec"
 
-// runRunCommandExec is the body of a run command's pod; the controller
-// sets its environment.
 func runRunCommandExec() error {
-	env := runcommand.RunnerEnv{
-		Name: os.Getenv(controller.EnvName), Server: os.Getenv(controller.EnvServer),
-		CAPEM: os.Getenv(controller.EnvCA), Token: os.Getenv(controller.EnvToken),
-	}
-	if env.Name == "" || env.Server == "" || env.Token == "" {
-		return fmt.Errorf("%s runs in a run command's pod, whose environment names the command, the server and a token", runCommandExec)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	// The server checked the context's size when the command was created.
-	code, err := runcommand.Run(ctx, env, self, archive.Limits{MaxBytes: 1 << 40, MaxFiles: 1 << 30})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "podyard:", err)
-	}
-	os.Exit(code)
+	runner.Main()
 	return nil
+}
+
+// runnerCommand is how a command's pod starts its runner.
+func runnerCommand(self string) []string {
+	if sibling := siblingBinary(self, "podyard-runcommand"); sibling != "" {
+		return []string{sibling}
+	}
+	return []string{self, runCommandExec}
 }
 
 // runKubectl is kubectl itself, for a binary called kubectl: run commands

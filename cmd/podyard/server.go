@@ -84,7 +84,10 @@ func (f *runCommandFlags) podSettings() (runcommandcontroller.PodSettings, error
 	if err != nil {
 		return runcommandcontroller.PodSettings{}, err
 	}
-	return runcommandcontroller.PodSettings{Podyard: self, Resources: corev1.ResourceRequirements{Requests: requests, Limits: limits}}, nil
+	return runcommandcontroller.PodSettings{
+		Runner: runnerCommand(self), Podyard: self,
+		Resources: corev1.ResourceRequirements{Requests: requests, Limits: limits},
+	}, nil
 }
 
 // parseResources reads "cpu=200m,memory=500Mi".

@@ -123,9 +123,14 @@ func runMain(m *testing.M) int {
 	root := repoRoot()
 	podyardBin = os.Getenv("PODYARD_BIN")
 	if podyardBin == "" {
-		// The agent finds podyard-supervisor beside podyard.
+		// The agent finds podyard-supervisor beside podyard, and run
+		// commands podyard-runcommand.
 		podyardBin = filepath.Join(dir, "podyard")
-		for bin, pkg := range map[string]string{podyardBin: "./cmd/podyard", filepath.Join(dir, "podyard-supervisor"): "./cmd/podyard-supervisor"} {
+		for bin, pkg := range map[string]string{
+			podyardBin:                               "./cmd/podyard",
+			filepath.Join(dir, "podyard-supervisor"): "./cmd/podyard-supervisor",
+			filepath.Join(dir, "podyard-runcommand"): "./cmd/podyard-runcommand",
+		} {
 			if err := goBuild(root, bin, pkg); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1

@@ -14,6 +14,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/runcommand"
+	"github.com/podyard/podyard/internal/runcommand/runner"
 )
 
 // Timeouts bound a command's life and its result's.
@@ -131,19 +132,12 @@ func whyPending(pod *corev1.Pod) string {
 
 // PodSettings are what every command pod shares.
 type PodSettings struct {
-	Podyard   string // the podyard binary on the nodes; the pod runs `podyard run-command-exec`
-	ServerURL string // how the pod reaches the API server
-	CAPEM     []byte // the CA that signed the server's certificate
+	Runner    []string // the command that runs a RunCommand in its pod (package runner)
+	Podyard   string   // the podyard binary on the nodes, kubectl under that name
+	ServerURL string   // how the pod reaches the API server
+	CAPEM     []byte   // the CA that signed the server's certificate
 	Resources corev1.ResourceRequirements
 }
-
-// Pod env names the runner reads.
-const (
-	EnvName   = "PODYARD_RUN_COMMAND"
-	EnvServer = "PODYARD_SERVER"
-	EnvCA     = "PODYARD_CA"
-	EnvToken  = "PODYARD_TOKEN"
-)
 
 // PodFor is the pod that runs rc.
 func PodFor(rc *v1alpha1.RunCommand, s PodSettings) *corev1.Pod {
@@ -164,13 +158,14 @@ func PodFor(rc *v1alpha1.RunCommand, s PodSettings) *corev1.Pod {
 			AutomountServiceAccountToken:  new(false),
 			Containers: []corev1.Container{{
 				Name:    "command",
-				Image:   "podyard.io/run-command", // the process runtime pulls no image: it runs podyard from the node
-				Command: []string{s.Podyard, "run-command-exec"},
+				Image:   "podyard.io/run-command", // the process runtime pulls no image: it runs the runner from the node
+				Command: s.Runner,
 				Env: []corev1.EnvVar{
-					{Name: EnvName, Value: rc.Name},
-					{Name: EnvServer, Value: s.ServerURL},
-					{Name: EnvCA, Value: string(s.CAPEM)},
-					{Name: EnvToken, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					{Name: runner.EnvCommand, Value: rc.Namespace + "/" + rc.Name},
+					{Name: runner.EnvServer, Value: s.ServerURL},
+					{Name: runner.EnvCA, Value: string(s.CAPEM)},
+					{Name: runner.EnvKubectl, Value: s.Podyard},
+					{Name: runner.EnvToken, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 						LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: runcommand.TokenKey,
 					}}},
 				},

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
+	"github.com/podyard/podyard/internal/runcommand/runner"
 )
 
 func TestDecide(t *testing.T) {
@@ -84,21 +85,21 @@ func TestDecide(t *testing.T) {
 
 func TestPodFor(t *testing.T) {
 	rc := &v1alpha1.RunCommand{ObjectMeta: metav1.ObjectMeta{Name: "abc", Namespace: "podyard-command", UID: "u1"}}
-	p := PodFor(rc, PodSettings{Podyard: "/usr/bin/podyard", ServerURL: "https://127.0.0.1:6443", CAPEM: []byte("PEM")})
+	p := PodFor(rc, PodSettings{Runner: []string{"/usr/bin/podyard-runcommand"}, Podyard: "/usr/bin/podyard", ServerURL: "https://127.0.0.1:6443", CAPEM: []byte("PEM")})
 	c := p.Spec.Containers[0]
 	if p.Name != "command-abc" || p.Labels["podyard.io/run-command"] != "abc" || p.Spec.RestartPolicy != corev1.RestartPolicyNever ||
 		len(p.OwnerReferences) != 1 || p.OwnerReferences[0].UID != "u1" {
 		t.Errorf("pod %+v", p.ObjectMeta)
 	}
-	if strings.Join(c.Command, " ") != "/usr/bin/podyard run-command-exec" {
+	if strings.Join(c.Command, " ") != "/usr/bin/podyard-runcommand" {
 		t.Errorf("command %v", c.Command)
 	}
 	env := map[string]corev1.EnvVar{}
 	for _, e := range c.Env {
 		env[e.Name] = e
 	}
-	if env[EnvName].Value != "abc" || env[EnvServer].Value != "https://127.0.0.1:6443" || env[EnvCA].Value != "PEM" ||
-		env[EnvToken].ValueFrom == nil || env[EnvToken].ValueFrom.SecretKeyRef.Name != "command-abc" {
+	if env[runner.EnvCommand].Value != "podyard-command/abc" || env[runner.EnvServer].Value != "https://127.0.0.1:6443" || env[runner.EnvCA].Value != "PEM" ||
+		env[runner.EnvKubectl].Value != "/usr/bin/podyard" || env[runner.EnvToken].ValueFrom == nil || env[runner.EnvToken].ValueFrom.SecretKeyRef.Name != "command-abc" {
 		t.Errorf("env %+v", c.Env)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -266,31 +265,20 @@ func (h *Handler) commandLogs(w http.ResponseWriter, r *http.Request, route Rout
 	}
 }
 
-// waitStarted waits until the command's pod runs or the command ends.
+// waitStarted waits until the command's pod runs or the command ends;
+// its log is then followed from its first line, so polling loses nothing.
 func (h *Handler) waitStarted(ctx context.Context, caller user.Info, rc *v1alpha1.RunCommand) (*v1alpha1.RunCommand, *CloudError) {
-	client, err := runcommand.NewClient(impersonating(h.loopback, caller))
-	if err != nil {
-		return nil, internalError(err)
-	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for rc.Status.State == "" || rc.Status.State == v1alpha1.Pending {
-		wi, err := client.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", rc.Name).String(),
-			ResourceVersion: rc.ResourceVersion,
-		})
-		if err != nil {
-			return nil, fromAPIError(err)
-		}
-		for ev := range wi.ResultChan() {
-			if next, ok := ev.Object.(*v1alpha1.RunCommand); ok {
-				rc = next
-				if rc.Status.State != "" && rc.Status.State != v1alpha1.Pending {
-					break
-				}
-			}
-		}
-		wi.Stop()
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return nil, &CloudError{Status: 499, Code: "ClientClosedRequest", Message: "The client went away."}
+		case <-tick.C:
+		}
+		var cerr *CloudError
+		if rc, cerr = h.get(ctx, caller, rc.Name); cerr != nil {
+			return nil, cerr
 		}
 	}
 	return rc, nil
