@@ -473,6 +473,12 @@ func (r *Runtime) Attach(ctx context.Context, id string, stdin io.Reader, stdout
 		select {
 		case <-ctx.Done():
 		case <-c.done:
+			// The supervisor sends the container's last output, then
+			// hangs up; this only bounds the wait for that.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 		}
 		conn.Close()
 	}()

@@ -138,6 +138,7 @@ func (s *supervisor) run() error {
 	// process group goes too.
 	unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
 	copies.Wait() // a terminal's copy ends when no process holds it any more
+	s.detachAll()
 	s.mu.Lock()
 	if s.tty != nil {
 		s.tty.Close()
@@ -293,7 +294,39 @@ func mountPoint(target string, dir bool) ([]string, error) {
 // client is an attached connection; output is queued to it and dropped
 // when it does not keep up, so a slow client never stalls the container.
 type client struct {
-	out chan []byte
+	out     chan []byte
+	closing sync.Once
+	sent    chan struct{} // closed when the queue has been written out
+}
+
+// finish ends the client's queue; its writer sends what is queued, then stops.
+func (c *client) finish() { c.closing.Do(func() { close(c.out) }) }
+
+// detach takes c off the output fan-out; tee sends under s.mu, so nothing
+// is sent to c once this returns.
+func (s *supervisor) detach(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+	c.finish()
+}
+
+// detachAll hands every attached client the container's last output before
+// the supervisor exits (exiting would drop what is still queued).
+func (s *supervisor) detachAll() {
+	s.mu.Lock()
+	clients := s.clients
+	s.clients = map[*client]struct{}{}
+	s.mu.Unlock()
+	for c := range clients {
+		c.finish()
+	}
+	for c := range clients {
+		select {
+		case <-c.sent:
+		case <-time.After(time.Second): // a client that does not read
+		}
+	}
 }
 
 // tee passes the child's output through to the log while copying it to
@@ -346,27 +379,23 @@ func (s *supervisor) handle(conn net.Conn) {
 		io.Copy(io.Discard, conn) // held open until the supervisor exits
 		return
 	}
-	c := &client{out: make(chan []byte, 1024)}
+	c := &client{out: make(chan []byte, 1024), sent: make(chan struct{})}
 	s.mu.Lock()
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.clients, c)
-		s.mu.Unlock()
-	}()
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(c.sent)
 		for frame := range c.out {
 			if _, err := conn.Write(frame); err != nil {
+				for range c.out { // drain: the client left
+				}
 				return
 			}
 		}
 	}()
 	s.readInput(conn)
-	close(c.out)
-	<-done
+	s.detach(c)
+	<-c.sent
 }
 
 // readInput takes stdin and resize frames from an attached client until it
