@@ -94,6 +94,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = &CloudError{Status: 405, Code: "MethodNotAllowed", Message: fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path)}
 	}
 	if err != nil {
+		if err.Status >= 500 {
+			h.log.Error("run command API", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		writeError(w, err)
 	}
 }
