@@ -18,7 +18,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +32,6 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/podyard/podyard/bench/internal/benchutil"
-	"github.com/podyard/podyard/internal/runtime/process"
 )
 
 type config struct {
@@ -68,11 +66,7 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		defer func() {
-			cluster.Stop()
-			process.KillAll(filepath.Join(cluster.DataDir, "agent", "containers"))
-			cluster.Remove()
-		}()
+		defer cluster.StopCluster()
 		kubeconfig = cluster.Kubeconfig
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)

@@ -15,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -26,7 +25,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/podyard/podyard/bench/internal/benchutil"
-	"github.com/podyard/podyard/internal/runtime/process"
 )
 
 func main() {
@@ -54,11 +52,7 @@ func run(ctx context.Context, bin string, runs, concurrent int, poll time.Durati
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cluster.Stop()
-		process.KillAll(filepath.Join(cluster.DataDir, "agent", "containers"))
-		cluster.Remove()
-	}()
+	defer cluster.StopCluster()
 	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.Kubeconfig)
 	if err != nil {
 		return err

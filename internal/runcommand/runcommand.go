@@ -4,13 +4,17 @@
 package runcommand
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/gentype"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 )
@@ -54,4 +58,15 @@ func NewClient(cfg *rest.Config) (*Client, error) {
 		"runcommands", rc, runtime.NewParameterCodec(scheme), Namespace,
 		func() *v1alpha1.RunCommand { return &v1alpha1.RunCommand{} },
 		func() *v1alpha1.RunCommandList { return &v1alpha1.RunCommandList{} }), nil
+}
+
+// NewInformer watches the RunCommands c reaches, with indexers.
+func NewInformer(c *Client, indexers cache.Indexers) cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) },
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.Watch(ctx, o)
+		},
+	}
+	return cache.NewSharedIndexInformer(lw, &v1alpha1.RunCommand{}, 10*time.Minute, indexers)
 }

@@ -9,11 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/tools/cache"
@@ -51,13 +47,7 @@ type Tokens struct {
 
 // Start watches RunCommands through c until ctx ends.
 func (t *Tokens) Start(ctx context.Context, c *Client) {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) },
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return c.Watch(ctx, o)
-		},
-	}
-	inf := cache.NewSharedIndexInformer(lw, &v1alpha1.RunCommand{}, 10*time.Minute, cache.Indexers{
+	inf := NewInformer(c, cache.Indexers{
 		hashIndex: func(obj any) ([]string, error) {
 			if h := obj.(*v1alpha1.RunCommand).Status.TokenHash; h != "" {
 				return []string{h}, nil

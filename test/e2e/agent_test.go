@@ -148,14 +148,23 @@ func TestAgentRestartAndLoss(t *testing.T) {
 	}
 }
 
+// procStat is the fields of /proc/PID/stat after the command name (the
+// first is the state), or nil when the process is gone.
+func procStat(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+}
+
 // cpuTime is the user and system CPU time a process has used.
 func cpuTime(t *testing.T, pid int) time.Duration {
 	t.Helper()
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
+	fields := procStat(pid)
+	if fields == nil {
+		t.Fatalf("process %d is gone", pid)
 	}
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
 	utime, _ := strconv.Atoi(fields[11])
 	stime, _ := strconv.Atoi(fields[12])
 	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100
@@ -163,12 +172,8 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 
 // alive tells whether a process runs (a zombie has ended).
 func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	state := stat[bytes.LastIndexByte(stat, ')')+2]
-	return state != 'Z' && state != 'X'
+	fields := procStat(pid)
+	return fields != nil && fields[0] != "Z" && fields[0] != "X"
 }
 
 // readFile waits for the file and returns its content.

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"slices"
 	"syscall"
+
+	"github.com/podyard/podyard/internal/runtime/process"
 )
 
 // Podyard is a podyard process a load tool started.
@@ -66,6 +68,14 @@ func (p *Podyard) Stop() {
 
 // Remove deletes the data dir of a stopped podyard.
 func (p *Podyard) Remove() { os.RemoveAll(p.DataDir) }
+
+// StopCluster ends a `podyard up`: the server, then the containers its
+// node still runs (they outlive their agent by design), then its data.
+func (p *Podyard) StopCluster() {
+	p.Stop()
+	process.KillAll(filepath.Join(p.DataDir, "agent", "containers"))
+	p.Remove()
+}
 
 // Row prints one measurement: its median, its p99 (when > 0) and how many
 // samples it has.

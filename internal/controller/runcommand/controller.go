@@ -11,8 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -48,15 +46,7 @@ func New(client kubernetes.Interface, commands *runcommand.Client, factory infor
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "runcommand"}),
 	}
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return commands.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return commands.Watch(ctx, o)
-		},
-	}
-	c.informer = cache.NewSharedIndexInformer(lw, &v1alpha1.RunCommand{}, 10*time.Minute, cache.Indexers{})
+	c.informer = runcommand.NewInformer(commands, cache.Indexers{})
 	c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
@@ -152,13 +142,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	} else if err != nil {
 		return err
 	}
-	step := Decide(rc, pod, time.Now(), c.timeouts)
-	if refused != nil {
-		step = Step{Status: rc.Status.DeepCopy()}
-		step.Status.State, step.Status.Reason = v1alpha1.Failed, v1alpha1.ReasonPodNotStarted
-		step.Status.Message = "the pod could not be created: " + refused.Error()
-		step.Status.FinishedAt = &metav1.Time{Time: time.Now()}
-	}
+	step := Decide(rc, pod, refused, time.Now(), c.timeouts)
 	if step.Delete {
 		if err := c.commands.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &rc.UID}}); err != nil && !apierrors.IsNotFound(err) {
 			return err
@@ -199,14 +183,7 @@ func (c *Controller) prepare(ctx context.Context, rc *v1alpha1.RunCommand) error
 	if err != nil {
 		return err
 	}
-	controller := true
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: rc.Namespace, Labels: map[string]string{runcommand.Label: rc.Name},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "RunCommand", Name: rc.Name, UID: rc.UID, Controller: &controller}},
-		},
-		Data: map[string][]byte{runcommand.TokenKey: []byte(token)},
-	}
+	secret := &corev1.Secret{ObjectMeta: ownedMeta(rc), Data: map[string][]byte{runcommand.TokenKey: []byte(token)}}
 	_, err = c.client.CoreV1().Secrets(rc.Namespace).Create(ctx, secret, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// A previous attempt created it before it could record the hash.

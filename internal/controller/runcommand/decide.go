@@ -34,7 +34,8 @@ type Step struct {
 }
 
 // Decide says what to do with rc, whose pod is pod (nil if none), at now.
-func Decide(rc *v1alpha1.RunCommand, pod *corev1.Pod, now time.Time, t Timeouts) Step {
+// refused is why the API would not create the pod, when it never will.
+func Decide(rc *v1alpha1.RunCommand, pod *corev1.Pod, refused error, now time.Time, t Timeouts) Step {
 	st := rc.Status
 	if st.Finished() {
 		expires := now
@@ -59,6 +60,9 @@ func Decide(rc *v1alpha1.RunCommand, pod *corev1.Pod, now time.Time, t Timeouts)
 	}
 	if rc.Spec.Canceled {
 		return fail(v1alpha1.ReasonCanceled, "the command was canceled")
+	}
+	if pod == nil && refused != nil {
+		return fail(v1alpha1.ReasonPodNotStarted, "the pod could not be created: "+refused.Error())
 	}
 	deadline := created.Add(timeout)
 	if !now.Before(deadline) {
@@ -139,19 +143,23 @@ type PodSettings struct {
 	Resources corev1.ResourceRequirements
 }
 
+// ownedMeta names and labels the pod and the secret of rc, which owns them.
+func ownedMeta(rc *v1alpha1.RunCommand) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name: runcommand.PodName(rc.Name), Namespace: rc.Namespace,
+		Labels: map[string]string{runcommand.Label: rc.Name},
+		OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "RunCommand",
+			Name: rc.Name, UID: rc.UID, Controller: new(true),
+		}},
+	}
+}
+
 // PodFor is the pod that runs rc.
 func PodFor(rc *v1alpha1.RunCommand, s PodSettings) *corev1.Pod {
 	name := runcommand.PodName(rc.Name)
-	controller := true
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: rc.Namespace,
-			Labels: map[string]string{runcommand.Label: rc.Name},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "RunCommand",
-				Name: rc.Name, UID: rc.UID, Controller: &controller,
-			}},
-		},
+		ObjectMeta: ownedMeta(rc),
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: new(int64(5)),

@@ -1,6 +1,7 @@
 package runcommand
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			step := Decide(tt.rc, tt.pod, tt.now, timeouts)
+			step := Decide(tt.rc, tt.pod, nil, tt.now, timeouts)
 			if tt.state == "" {
 				if step.Status != nil {
 					t.Errorf("status changed to %+v", step.Status)
@@ -76,8 +77,12 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+	if step := Decide(command(nil), nil, errors.New("pods is forbidden"), t0.Add(time.Second), timeouts); step.Status == nil ||
+		step.Status.Reason != v1alpha1.ReasonPodNotStarted || !strings.Contains(step.Status.Message, "could not be created: pods is forbidden") {
+		t.Errorf("a refused pod: %+v", step.Status)
+	}
 	// The exit's times are the container's.
-	step := Decide(command(nil), pod(corev1.PodFailed, exited), t0.Add(time.Minute), timeouts)
+	step := Decide(command(nil), pod(corev1.PodFailed, exited), nil, t0.Add(time.Minute), timeouts)
 	if *step.Status.ExitCode != 3 || !step.Status.StartedAt.Time.Equal(t0.Add(time.Second)) || !step.Status.FinishedAt.Time.Equal(t0.Add(2*time.Second)) {
 		t.Errorf("exit status %+v", step.Status)
 	}

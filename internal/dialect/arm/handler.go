@@ -1,7 +1,6 @@
 package arm
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -137,9 +136,9 @@ func (h *Handler) runCommand(w http.ResponseWriter, r *http.Request, route Route
 	if err != nil {
 		return internalError(err)
 	}
-	client, err := runcommand.NewClient(impersonating(h.loopback, actor))
-	if err != nil {
-		return internalError(err)
+	client, cerr := h.commands(actor)
+	if cerr != nil {
+		return cerr
 	}
 	rc := &v1alpha1.RunCommand{
 		ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: runcommand.Namespace},
@@ -174,7 +173,11 @@ func (h *Handler) actAs(ctx context.Context, caller user.Info, token string) (us
 }
 
 func (h *Handler) commandResult(w http.ResponseWriter, r *http.Request, route Route, version string, caller user.Info) *CloudError {
-	rc, cerr := h.get(r.Context(), caller, route.ID)
+	client, cerr := h.commands(caller)
+	if cerr != nil {
+		return cerr
+	}
+	rc, cerr := get(r.Context(), client, route.ID)
 	if cerr != nil {
 		return cerr
 	}
@@ -190,13 +193,13 @@ func (h *Handler) commandResult(w http.ResponseWriter, r *http.Request, route Ro
 // deleteResult cancels a command that runs (202: poll for its end) and
 // deletes one that has finished.
 func (h *Handler) deleteResult(w http.ResponseWriter, r *http.Request, route Route, version string, caller user.Info) *CloudError {
-	rc, cerr := h.get(r.Context(), caller, route.ID)
+	client, cerr := h.commands(caller)
 	if cerr != nil {
 		return cerr
 	}
-	client, err := runcommand.NewClient(impersonating(h.loopback, caller))
-	if err != nil {
-		return internalError(err)
+	rc, cerr := get(r.Context(), client, route.ID)
+	if cerr != nil {
+		return cerr
 	}
 	if !rc.Status.Finished() {
 		patch := []byte(`{"spec":{"canceled":true}}`)
@@ -217,7 +220,11 @@ func (h *Handler) deleteResult(w http.ResponseWriter, r *http.Request, route Rou
 // it until the command ends.
 func (h *Handler) commandLogs(w http.ResponseWriter, r *http.Request, route Route, caller user.Info) *CloudError {
 	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
-	rc, cerr := h.get(r.Context(), caller, route.ID)
+	client, cerr := h.commands(caller)
+	if cerr != nil {
+		return cerr
+	}
+	rc, cerr := get(r.Context(), client, route.ID)
 	if cerr != nil {
 		return cerr
 	}
@@ -227,7 +234,7 @@ func (h *Handler) commandLogs(w http.ResponseWriter, r *http.Request, route Rout
 		return internalError(err)
 	}
 	if follow {
-		if rc, cerr = h.waitStarted(r.Context(), caller, rc); cerr != nil {
+		if rc, cerr = waitStarted(r.Context(), client, rc); cerr != nil {
 			return cerr
 		}
 	}
@@ -249,28 +256,24 @@ func (h *Handler) commandLogs(w http.ResponseWriter, r *http.Request, route Rout
 	defer stream.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	br := bufio.NewReader(stream)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := br.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return nil
-			}
-			if flusher != nil && br.Buffered() == 0 {
-				flusher.Flush()
-			}
-		}
-		if err != nil {
-			return nil
-		}
+	io.Copy(flushWriter{w}, stream)
+	return nil
+}
+
+// flushWriter sends each write on at once: followed output is live.
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
 	}
+	return n, err
 }
 
 // waitStarted waits until the command's pod runs or the command ends;
 // its log is then followed from its first line, so polling loses nothing.
-func (h *Handler) waitStarted(ctx context.Context, caller user.Info, rc *v1alpha1.RunCommand) (*v1alpha1.RunCommand, *CloudError) {
+func waitStarted(ctx context.Context, client *runcommand.Client, rc *v1alpha1.RunCommand) (*v1alpha1.RunCommand, *CloudError) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for rc.Status.State == "" || rc.Status.State == v1alpha1.Pending {
@@ -280,18 +283,23 @@ func (h *Handler) waitStarted(ctx context.Context, caller user.Info, rc *v1alpha
 		case <-tick.C:
 		}
 		var cerr *CloudError
-		if rc, cerr = h.get(ctx, caller, rc.Name); cerr != nil {
+		if rc, cerr = get(ctx, client, rc.Name); cerr != nil {
 			return nil, cerr
 		}
 	}
 	return rc, nil
 }
 
-func (h *Handler) get(ctx context.Context, caller user.Info, id string) (*v1alpha1.RunCommand, *CloudError) {
-	client, err := runcommand.NewClient(impersonating(h.loopback, caller))
+// commands is a RunCommand client acting as u.
+func (h *Handler) commands(u user.Info) (*runcommand.Client, *CloudError) {
+	client, err := runcommand.NewClient(impersonating(h.loopback, u))
 	if err != nil {
 		return nil, internalError(err)
 	}
+	return client, nil
+}
+
+func get(ctx context.Context, client *runcommand.Client, id string) (*v1alpha1.RunCommand, *CloudError) {
 	rc, err := client.Get(ctx, id, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
 		return nil, &CloudError{Status: 404, Code: "NotFound", Target: "commandId", Message: fmt.Sprintf("Command result %q was not found.", id)}
