@@ -301,7 +301,8 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *cor
 		Command: command, Env: vars, WorkingDir: workDir,
 		Mounts: w.mounts[c.Name],
 		TTY:    c.TTY, Stdin: c.Stdin, StdinOnce: c.StdinOnce,
-		LogPath: w.a.logPath(pod, c.Name, attempt),
+		LogPath:   w.a.logPath(pod, c.Name, attempt),
+		Resources: lifecycle.Resources(c),
 	}, nil
 }
 

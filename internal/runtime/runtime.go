@@ -26,6 +26,17 @@ type ContainerConfig struct {
 	Stdin      bool
 	StdinOnce  bool
 	LogPath    string // CRI-format log file
+	Resources  Resources
+}
+
+// Resources are a container's Linux resource settings, in the units of
+// CRI's LinuxContainerResources (which the kubelet derives from the pod
+// spec the same way). Zero values leave a setting alone.
+type Resources struct {
+	CPUPeriod   int64 // CFS period in µs
+	CPUQuota    int64 // CFS quota in µs per period: the CPU limit
+	CPUShares   int64 // relative weight: the CPU request (cgroup v1 shares; converted on v2)
+	MemoryLimit int64 // bytes: the memory limit
 }
 
 // Mount makes HostPath visible at ContainerPath.

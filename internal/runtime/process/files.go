@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podyard/podyard/internal/runtime"
+	"github.com/podyard/podyard/internal/runtime/cgroups"
 )
 
 // The files a supervisor and the runtime share in a container's directory.
@@ -32,6 +34,9 @@ type spec struct {
 	// MountNamespace: the supervisor was started in a private mount
 	// namespace and bind-mounts Mounts there.
 	MountNamespace bool
+	// Cgroup is the container's own cgroup; nil when the runtime has none
+	// (not root): then the process group is all that holds it together.
+	Cgroup *cgroups.Group `json:",omitempty"`
 }
 
 // state is a running container process. The process group id is the
@@ -107,6 +112,18 @@ func processStart(pid int) uint64 {
 		return 0
 	}
 	return start
+}
+
+// reasonOOMKilled is the kubelet's reason for a container the kernel
+// killed at its memory limit.
+const reasonOOMKilled = "OOMKilled"
+
+// startIn starts cmd through start inside cgroup g, if there is one.
+func startIn(g *cgroups.Group, cmd *exec.Cmd, start func() error) error {
+	if g == nil {
+		return start()
+	}
+	return g.Start(cmd, start)
 }
 
 // exitReason names an exit code the way the kubelet shows it.

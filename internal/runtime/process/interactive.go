@@ -14,19 +14,25 @@ import (
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/podyard/podyard/internal/runtime"
+	"github.com/podyard/podyard/internal/runtime/cgroups"
 )
 
 // runInteractive runs cmd wired to a remote client's streams, on a
-// terminal when tty. The whole process group is killed when ctx ends, and
-// a non-zero exit comes back as a CodeExitError so the code reaches kubectl.
-func runInteractive(ctx context.Context, cmd *exec.Cmd, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan runtime.TerminalSize) error {
+// terminal when tty, in the container's cgroup g (if any) so that its
+// limits hold and it ends with the container. The whole process group is
+// killed when ctx ends, and a non-zero exit comes back as a CodeExitError
+// so the code reaches kubectl.
+func runInteractive(ctx context.Context, g *cgroups.Group, cmd *exec.Cmd, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan runtime.TerminalSize) error {
 	// Output still in flight when the process ends is copied for at most
 	// this long, so a background child holding stdout cannot hang the exec.
 	cmd.WaitDelay = 2 * time.Second
 	var term *os.File
 	if tty {
-		var err error
-		if term, err = pty.Start(cmd); err != nil {
+		err := startIn(g, cmd, func() (err error) {
+			term, err = pty.Start(cmd)
+			return err
+		})
+		if err != nil {
 			return startError(cmd, err)
 		}
 		defer term.Close()
@@ -88,7 +94,7 @@ func runInteractive(ctx context.Context, cmd *exec.Cmd, stdin io.Reader, stdout,
 		if stderr != nil {
 			cmd.Stderr = stderr
 		}
-		if err := cmd.Start(); err != nil {
+		if err := startIn(g, cmd, cmd.Start); err != nil {
 			return startError(cmd, err)
 		}
 	}

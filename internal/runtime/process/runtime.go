@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podyard/podyard/internal/runtime"
+	"github.com/podyard/podyard/internal/runtime/cgroups"
 )
 
 // Config of the process runtime.
@@ -36,7 +37,11 @@ type Config struct {
 	Supervisor  []string // argv that runs Supervise(dir) with dir appended: e.g. [/proc/self/exe, supervise]
 	LogMaxSize  int64    // rotate a container's log at this size (default 10 MiB)
 	LogMaxFiles int      // log files kept per container (default 5)
-	Log         *slog.Logger
+	// Cgroups puts each container in a cgroup of its own: its limits, and
+	// nothing it starts outlives it. Nil (not root): the process group is
+	// all that holds a container together, and limits are not enforced.
+	Cgroups *cgroups.Manager
+	Log     *slog.Logger
 }
 
 // Runtime is the process runtime.
@@ -88,7 +93,7 @@ func ID(podUID, name string, attempt int) string {
 func (r *Runtime) Exited() <-chan runtime.ContainerStatus { return r.exited }
 
 // Start runs a supervisor for cfg and waits for its start report.
-func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runtime.ContainerStatus, error) {
+func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (_ runtime.ContainerStatus, err error) {
 	id := ID(cfg.PodUID, cfg.Name, cfg.Attempt)
 	dir := filepath.Join(r.cfg.Dir, id)
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -99,6 +104,18 @@ func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runti
 		LogMaxSize:      r.cfg.LogMaxSize,
 		LogMaxFiles:     r.cfg.LogMaxFiles,
 		MountNamespace:  len(cfg.Mounts) > 0 && os.Geteuid() == 0,
+	}
+	if r.cfg.Cgroups != nil {
+		g, err := r.cfg.Cgroups.Create(cfg.PodUID, cfg.Name, cfg.Attempt, cfg.Resources)
+		if err != nil {
+			return runtime.ContainerStatus{}, fmt.Errorf("start %s: %w", id, err)
+		}
+		sp.Cgroup = &g
+		defer func() {
+			if err != nil { // no container is recorded to remove it later
+				g.Delete(ctx)
+			}
+		}()
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("start %s: log directory: %w", id, err)
@@ -222,15 +239,24 @@ func (r *Runtime) finished(c *container) {
 // lost ends a container whose supervisor died: its processes go too,
 // because nothing would record their output or exit any more.
 func (r *Runtime) lost(c *container, why string) {
-	if c.pid > 0 {
-		unix.Kill(-c.pid, unix.SIGKILL)
-	}
+	c.kill()
 	ex := exit{ExitCode: 137, Reason: "Error", Message: why, StartedAt: c.snapshot().StartedAt, FinishedAt: time.Now()}
 	writeJSON(c.dir, exitFile, ex)
 	r.cfg.Log.Warn("container lost its supervisor", "container", c.id, "reason", why)
 	c.setExited(ex)
 	close(c.done)
 	r.exited <- c.snapshot()
+}
+
+// kill sends SIGKILL to the container's process group and everything in
+// its cgroup.
+func (c *container) kill() {
+	if c.pid > 0 {
+		unix.Kill(-c.pid, unix.SIGKILL)
+	}
+	if g := c.spec.Cgroup; g != nil {
+		g.Kill()
+	}
 }
 
 func (c *container) setExited(ex exit) {
@@ -306,8 +332,8 @@ func (r *Runtime) List(ctx context.Context) ([]runtime.ContainerStatus, error) {
 	return out, nil
 }
 
-// Stop signals the container's process group: SIGTERM, then SIGKILL
-// when grace runs out.
+// Stop signals the container's process group: SIGTERM, then SIGKILL to
+// the group and everything in the container's cgroup when grace runs out.
 func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
 	c, err := r.get(id)
 	if err != nil {
@@ -330,7 +356,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 			return fmt.Errorf("stop %s: %w", id, ctx.Err())
 		}
 	}
-	unix.Kill(-c.pid, unix.SIGKILL)
+	c.kill()
 	select {
 	case <-c.done:
 		return nil
@@ -339,8 +365,8 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 	}
 }
 
-// Remove deletes an exited container's state and the mount points its
-// supervisor created on the host.
+// Remove deletes an exited container's state, its cgroup and the mount
+// points its supervisor created on the host.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
 	c, err := r.get(id)
 	if err != nil {
@@ -350,6 +376,11 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	case <-c.done:
 	default:
 		return fmt.Errorf("remove %s: still running", id)
+	}
+	if g := c.spec.Cgroup; g != nil {
+		if err := g.Delete(ctx); err != nil {
+			return fmt.Errorf("remove %s: %w", id, err)
+		}
 	}
 	var st state
 	if readJSON(c.dir, stateFile, &st) == nil {
@@ -416,7 +447,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmdline []string, stdin i
 	if c.spec.MountNamespace {
 		cmd.Dir = ""
 	}
-	return runInteractive(ctx, cmd, stdin, stdout, stderr, tty, resize)
+	return runInteractive(ctx, c.spec.Cgroup, cmd, stdin, stdout, stderr, tty, resize)
 }
 
 // Attach connects to the supervisor's attach socket.

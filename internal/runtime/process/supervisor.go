@@ -80,7 +80,10 @@ func (s *supervisor) run() error {
 	}
 	var copies sync.WaitGroup
 	if s.spec.TTY {
-		s.tty, err = pty.Start(cmd)
+		err = startIn(s.spec.Cgroup, cmd, func() (err error) {
+			s.tty, err = pty.Start(cmd)
+			return err
+		})
 		if err != nil {
 			return s.startFailed(startError(cmd, err))
 		}
@@ -107,7 +110,7 @@ func (s *supervisor) run() error {
 		}
 		cmd.Stdout, cmd.Stderr = stdoutW, stderrW
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		err = cmd.Start()
+		err = startIn(s.spec.Cgroup, cmd, cmd.Start)
 		stdoutW.Close()
 		stderrW.Close()
 		if err != nil {
@@ -135,8 +138,10 @@ func (s *supervisor) run() error {
 	go s.serve(ln)
 	waitErr := cmd.Wait()
 	// A container ends with its main process: whatever it left in its
-	// process group goes too.
+	// process group goes too, and with a cgroup whatever it left anywhere
+	// (a daemon that holds the output pipes would keep the copies going).
 	unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+	oomKilled := s.endCgroup()
 	copies.Wait() // a terminal's copy ends when no process holds it any more
 	s.detachAll()
 	s.mu.Lock()
@@ -148,9 +153,30 @@ func (s *supervisor) run() error {
 	writer.Close()
 
 	code := exitCode(cmd.ProcessState, waitErr)
+	reason := exitReason(code)
+	if oomKilled {
+		reason = reasonOOMKilled
+	}
 	return writeJSON(s.dir, exitFile, exit{
-		ExitCode: code, Reason: exitReason(code), StartedAt: started, FinishedAt: time.Now(),
+		ExitCode: code, Reason: reason, StartedAt: started, FinishedAt: time.Now(),
 	})
+}
+
+// endCgroup kills what the container left in its cgroup and reports
+// whether the kernel killed any of its processes for want of memory.
+func (s *supervisor) endCgroup() (oomKilled bool) {
+	g := s.spec.Cgroup
+	if g == nil {
+		return false
+	}
+	if err := g.Kill(); err != nil {
+		fmt.Fprintln(os.Stderr, "podyard supervise:", err)
+	}
+	kills, err := g.OOMKills()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "podyard supervise:", err)
+	}
+	return kills > 0
 }
 
 // startFailed records a container that never ran, the way runc reports it.

@@ -1,0 +1,376 @@
+// Package cgroups gives each container of the process runtime a cgroup of
+// its own, on cgroup v1 (a hierarchy per controller) and v2 alike, through
+// containerd's cgroups library: the limits of the pod spec, the count of
+// OOM kills, and the end of every process a container started, also those
+// that left its process group or outlived its supervisor.
+//
+// Layout, like the kubelet's: ROOT/pod<UID> holds a pod's pids limit and
+// ROOT/pod<UID>/<container>_<attempt> each container attempt's limits.
+package cgroups
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	podruntime "github.com/podyard/podyard/internal/runtime"
+)
+
+// ErrUnsupported says containers cannot be put in cgroups here.
+var ErrUnsupported = errors.New("cgroups unavailable")
+
+// v1Controllers are the cgroup v1 hierarchies a container joins: its
+// limits, and the freezer that stops it whole before it is killed.
+var v1Controllers = []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Pids, cgroup1.Freezer}
+
+// unifiedMount is where cgroup v2 is mounted.
+const unifiedMount = "/sys/fs/cgroup"
+
+// Manager creates the cgroups of containers under one root.
+type Manager struct {
+	root         string
+	unified      bool
+	podPidsLimit int64
+}
+
+// New checks that this process may manage cgroups under root (an absolute
+// cgroup path such as /podyard) and returns a manager whose pods may hold
+// podPidsLimit processes at most (<= 0: no limit).
+func New(root string, podPidsLimit int64) (*Manager, error) {
+	if !path.IsAbs(root) || path.Clean(root) != root || root == "/" {
+		return nil, fmt.Errorf("cgroup root %q: want an absolute path below /, such as /podyard", root)
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: not running as root", ErrUnsupported)
+	}
+	m := &Manager{root: root, podPidsLimit: podPidsLimit}
+	switch cgroups.Mode() {
+	case cgroups.Unified:
+		m.unified = true
+	case cgroups.Legacy, cgroups.Hybrid:
+		subsystems, err := v1Hierarchy()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+		}
+		if len(subsystems) != len(v1Controllers) {
+			return nil, fmt.Errorf("%w: want the cgroup v1 controllers %v mounted", ErrUnsupported, v1Controllers)
+		}
+	default:
+		return nil, fmt.Errorf("%w: no cgroup file system is mounted", ErrUnsupported)
+	}
+	return m, nil
+}
+
+// Root is the cgroup the manager's pods are under.
+func (m *Manager) Root() string { return m.root }
+
+// Group is a container's cgroup. It is recorded with the container, so that
+// its supervisor and a restarted agent find it.
+type Group struct {
+	Path    string // the same in every hierarchy, e.g. /podyard/pod<UID>/web_0
+	Unified bool   // cgroup v2
+}
+
+// Create makes the cgroup of a container attempt with its limits, and its
+// pod's cgroup when it is the pod's first.
+func (m *Manager) Create(podUID, name string, attempt int, r podruntime.Resources) (Group, error) {
+	pod := path.Join(m.root, "pod"+podUID)
+	g := Group{Path: path.Join(pod, fmt.Sprintf("%s_%d", name, attempt)), Unified: m.unified}
+	podLimits := &specs.LinuxResources{}
+	if m.podPidsLimit > 0 {
+		limit := m.podPidsLimit
+		podLimits.Pids = &specs.LinuxPids{Limit: &limit}
+	}
+	limits := linuxResources(r)
+	if m.unified {
+		if _, err := cgroup2.NewManager(unifiedMount, pod, cgroup2.ToResources(podLimits)); err != nil {
+			return Group{}, fmt.Errorf("cgroup %s: %w", pod, err)
+		}
+		if _, err := cgroup2.NewManager(unifiedMount, g.Path, cgroup2.ToResources(limits)); err != nil {
+			return Group{}, fmt.Errorf("cgroup %s: %w", g.Path, err)
+		}
+		return g, nil
+	}
+	if _, err := cgroup1.New(cgroup1.StaticPath(pod), podLimits, cgroup1.WithHierarchy(v1Hierarchy)); err != nil {
+		return Group{}, fmt.Errorf("cgroup %s: %w", pod, err)
+	}
+	if _, err := cgroup1.New(cgroup1.StaticPath(g.Path), limits, cgroup1.WithHierarchy(v1Hierarchy)); err != nil {
+		return Group{}, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	return g, nil
+}
+
+// linuxResources is r in the OCI form the library takes.
+func linuxResources(r podruntime.Resources) *specs.LinuxResources {
+	out := &specs.LinuxResources{}
+	if r.CPUShares > 0 || r.CPUQuota > 0 {
+		cpu := &specs.LinuxCPU{}
+		if r.CPUShares > 0 {
+			shares := uint64(r.CPUShares)
+			cpu.Shares = &shares
+		}
+		if r.CPUQuota > 0 {
+			quota, period := r.CPUQuota, uint64(r.CPUPeriod)
+			cpu.Quota, cpu.Period = &quota, &period
+		}
+		out.CPU = cpu
+	}
+	if r.MemoryLimit > 0 {
+		limit := r.MemoryLimit
+		out.Memory = &specs.LinuxMemory{Limit: &limit}
+	}
+	return out
+}
+
+func v1Hierarchy() ([]cgroup1.Subsystem, error) {
+	all, err := cgroup1.Default()
+	if err != nil {
+		return nil, err
+	}
+	var out []cgroup1.Subsystem
+	for _, s := range all {
+		for _, name := range v1Controllers {
+			if s.Name() == name {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Start runs start (which forks cmd) so that cmd's process begins inside
+// g. On v2 the kernel places it (CLONE_INTO_CGROUP). On v1 an OS thread of
+// the caller joins g, forks, and goes back to where it was: cgroup v1 moves
+// single threads, so the rest of the caller never leaves its own cgroups.
+func (g Group) Start(cmd *exec.Cmd, start func() error) error {
+	if g.Unified {
+		dir, err := os.Open(path.Join(unifiedMount, g.Path))
+		if err != nil {
+			return fmt.Errorf("cgroup %s: %w", g.Path, err)
+		}
+		defer dir.Close()
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
+		return start()
+	}
+	cg, err := g.load()
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		tid := unix.Gettid()
+		home, err := cgroup1.Load(cgroup1.PidPath(tid), cgroup1.WithHierarchy(v1Hierarchy))
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("cgroup of thread %d: %w", tid, err)
+			return
+		}
+		if err = cg.AddTask(cgroup1.Process{Pid: tid}); err != nil {
+			err = fmt.Errorf("join cgroup %s: %w", g.Path, err)
+		} else {
+			err = start()
+		}
+		// A thread that cannot go back stays locked: the runtime ends
+		// it with this goroutine (or, the main thread, parks it).
+		if home.AddTask(cgroup1.Process{Pid: tid}) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- err
+	}()
+	return <-done
+}
+
+func (g Group) load() (cgroup1.Cgroup, error) {
+	cg, err := cgroup1.Load(cgroup1.StaticPath(g.Path), cgroup1.WithHierarchy(v1Hierarchy))
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	return cg, nil
+}
+
+func (g Group) load2() (*cgroup2.Manager, error) {
+	m, err := cgroup2.Load(g.Path, cgroup2.WithMountpoint(unifiedMount))
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	return m, nil
+}
+
+// Kill sends SIGKILL to every process in g at once (frozen first on v1,
+// so that none forks away meanwhile). A group that is gone has nothing to kill.
+func (g Group) Kill() error {
+	if g.Unified {
+		m, err := g.load2()
+		if err != nil {
+			return err
+		}
+		if err := m.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("kill cgroup %s: %w", g.Path, err)
+		}
+		return nil
+	}
+	cg, err := g.load()
+	if errors.Is(err, cgroup1.ErrCgroupDeleted) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := cg.Freeze(); err != nil {
+		return fmt.Errorf("freeze cgroup %s: %w", g.Path, err)
+	}
+	procs, err := cg.Processes(cgroup1.Freezer, true)
+	for _, p := range procs {
+		unix.Kill(p.Pid, unix.SIGKILL)
+	}
+	if thawErr := cg.Thaw(); err == nil {
+		err = thawErr
+	}
+	if err != nil {
+		return fmt.Errorf("kill cgroup %s: %w", g.Path, err)
+	}
+	return nil
+}
+
+// Empty reports whether no process is left in g.
+func (g Group) Empty() (bool, error) {
+	var pids int
+	if g.Unified {
+		m, err := g.load2()
+		if err != nil {
+			return false, err
+		}
+		procs, err := m.Procs(true)
+		if errors.Is(err, os.ErrNotExist) {
+			return true, nil
+		}
+		pids = len(procs)
+		if err != nil {
+			return false, fmt.Errorf("cgroup %s: %w", g.Path, err)
+		}
+	} else {
+		cg, err := g.load()
+		if errors.Is(err, cgroup1.ErrCgroupDeleted) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		procs, err := cg.Processes(cgroup1.Freezer, true)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, fmt.Errorf("cgroup %s: %w", g.Path, err)
+		}
+		pids = len(procs)
+	}
+	return pids == 0, nil
+}
+
+// OOMKills is how many processes of g the kernel killed for want of memory.
+func (g Group) OOMKills() (uint64, error) {
+	if g.Unified {
+		m, err := g.load2()
+		if err != nil {
+			return 0, err
+		}
+		stats, err := m.StatFiltered(cgroup2.StatMemoryEvents)
+		if err != nil {
+			return 0, fmt.Errorf("cgroup %s: %w", g.Path, err)
+		}
+		return stats.GetMemoryEvents().GetOomKill(), nil
+	}
+	cg, err := cgroup1.Load(cgroup1.StaticPath(g.Path), cgroup1.WithHierarchy(func() ([]cgroup1.Subsystem, error) {
+		all, err := v1Hierarchy()
+		var memory []cgroup1.Subsystem
+		for _, s := range all {
+			if s.Name() == cgroup1.Memory {
+				memory = append(memory, s)
+			}
+		}
+		return memory, err
+	}))
+	if err != nil {
+		return 0, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	stats, err := cg.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	return stats.GetMemoryOomControl().GetOomKill(), nil
+}
+
+// Delete kills what is left in g, waits until it is empty, removes it, and
+// removes its pod's cgroup too when no other container is in it.
+func (g Group) Delete(ctx context.Context) error {
+	for {
+		if err := g.Kill(); err != nil {
+			return err
+		}
+		empty, err := g.Empty()
+		if err != nil {
+			return err
+		}
+		if empty {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cgroup %s still has processes: %w", g.Path, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if g.Unified {
+		m, err := g.load2()
+		if err != nil {
+			return err
+		}
+		if err := m.Delete(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove cgroup %s: %w", g.Path, err)
+		}
+	} else {
+		cg, err := g.load()
+		if errors.Is(err, cgroup1.ErrCgroupDeleted) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := cg.Delete(); err != nil {
+			return fmt.Errorf("remove cgroup %s: %w", g.Path, err)
+		}
+	}
+	g.removePod()
+	return nil
+}
+
+// removePod removes the pod's cgroup if it holds no other container: an
+// rmdir in each hierarchy, which the kernel refuses while it has children.
+// (The library's Delete would retry for 150 ms before giving up.)
+func (g Group) removePod() {
+	pod := path.Dir(g.Path)
+	if g.Unified {
+		unix.Rmdir(path.Join(unifiedMount, pod))
+		return
+	}
+	subsystems, _ := v1Hierarchy()
+	for _, s := range subsystems {
+		if p, ok := s.(interface{ Path(string) string }); ok {
+			unix.Rmdir(p.Path(pod))
+		}
+	}
+}
