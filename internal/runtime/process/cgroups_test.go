@@ -303,4 +303,3 @@ func startAndExit(args []string) error {
 	fmt.Println(st.ID)
 	return nil
 }
-
