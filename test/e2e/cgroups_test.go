@@ -65,4 +65,3 @@ func TestContainerCgroups(t *testing.T) {
 	s.Kubectl("delete", "pod", "daemon", "-n", ns, "--grace-period=1")
 	waitFor(t, "the daemon to end with its pod", func() bool { return !alive(pid) })
 }
-
