@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,11 +57,33 @@ func TestAgentRestartAndLoss(t *testing.T) {
 		t.Errorf("the agent used %v of CPU in a second with one pod running and one finished", used)
 	}
 
+	// A container whose supervisor dies while no agent runs: as root, the
+	// next agent kills all it left, also what escaped its process group.
+	orphanWork := t.TempDir()
+	orphan := shPod("orphan", "setsid sh -c 'echo $$$$ > daemon; exec sleep 3600' & echo $$$$ > main; exec sleep 3600")
+	orphan.Spec.Containers[0].WorkingDir = orphanWork
+	orphanPod := createPod(t, s, ns, orphan)
+	waitPod(t, s, ns, "orphan", "Running", running)
+	orphanPIDs := []int{readPID(t, filepath.Join(orphanWork, "main")), readPID(t, filepath.Join(orphanWork, "daemon"))}
+	var orphanState struct{ SupervisorPID int }
+	readJSONFile(t, filepath.Join(agentDir, "containers", string(orphanPod.UID)+"_main_0", "state.json"), &orphanState)
+
 	agent.Kill(syscall.SIGKILL)
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Fatalf("container process %d died with its agent: %v", pid, err)
 	}
+	syscall.Kill(orphanState.SupervisorPID, syscall.SIGKILL)
+	waitFor(t, "the orphan's supervisor gone", func() bool { return !alive(orphanState.SupervisorPID) })
 	agent = StartAgent(t, s, node, agentDir)
+	if os.Geteuid() == 0 {
+		for _, pid := range orphanPIDs {
+			waitFor(t, "the orphan's processes ended by the new agent", func() bool { return !alive(pid) })
+		}
+		p := waitPod(t, s, ns, "orphan", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+		if term := p.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 137 {
+			t.Errorf("a container that lost its supervisor: %+v", p.Status.ContainerStatuses[0].State)
+		}
+	}
 	// ...and after it, and exec reaches the same process tree.
 	if out := s.Kubectl("exec", "survivor", "-n", ns, "--", "cat", "pid"); strings.TrimSpace(out) != strconv.Itoa(pid) {
 		t.Errorf("exec after the agent restart: %q", out)
@@ -145,6 +168,13 @@ func TestAgentRestartAndLoss(t *testing.T) {
 			m, _ := filepath.Glob(filepath.Join(agentDir, left))
 			return len(m) == 0
 		})
+	}
+}
+
+func readJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(readFile(t, path)), v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
 
