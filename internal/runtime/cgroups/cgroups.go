@@ -35,13 +35,13 @@ var ErrUnsupported = errors.New("cgroups unavailable")
 // limits, and the freezer that stops it whole before it is killed.
 var v1Controllers = []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Pids, cgroup1.Freezer}
 
-// unifiedMount is where cgroup v2 is mounted.
+// unifiedMount is where cgroup v2 is mounted on a host that uses it.
 const unifiedMount = "/sys/fs/cgroup"
 
 // Manager creates the cgroups of containers under one root.
 type Manager struct {
 	root         string
-	unified      bool
+	unified      string // the cgroup v2 mount point; empty on v1
 	podPidsLimit int64
 }
 
@@ -58,7 +58,7 @@ func New(root string, podPidsLimit int64) (*Manager, error) {
 	m := &Manager{root: root, podPidsLimit: podPidsLimit}
 	switch cgroups.Mode() {
 	case cgroups.Unified:
-		m.unified = true
+		m.unified = unifiedMount
 	case cgroups.Legacy, cgroups.Hybrid:
 		subsystems, err := v1Hierarchy()
 		if err != nil {
@@ -80,7 +80,7 @@ func (m *Manager) Root() string { return m.root }
 // its supervisor and a restarted agent find it.
 type Group struct {
 	Path    string // the same in every hierarchy, e.g. /podyard/pod<UID>/web_0
-	Unified bool   // cgroup v2
+	Unified string `json:",omitempty"` // cgroup v2: where it is mounted; empty on v1
 }
 
 // Create makes the cgroup of a container attempt with its limits, and its
@@ -94,11 +94,11 @@ func (m *Manager) Create(podUID, name string, attempt int, r podruntime.Resource
 		podLimits.Pids = &specs.LinuxPids{Limit: &limit}
 	}
 	limits := linuxResources(r)
-	if m.unified {
-		if _, err := cgroup2.NewManager(unifiedMount, pod, cgroup2.ToResources(podLimits)); err != nil {
+	if m.unified != "" {
+		if _, err := cgroup2.NewManager(m.unified, pod, cgroup2.ToResources(podLimits)); err != nil {
 			return Group{}, fmt.Errorf("cgroup %s: %w", pod, err)
 		}
-		if _, err := cgroup2.NewManager(unifiedMount, g.Path, cgroup2.ToResources(limits)); err != nil {
+		if _, err := cgroup2.NewManager(m.unified, g.Path, cgroup2.ToResources(limits)); err != nil {
 			return Group{}, fmt.Errorf("cgroup %s: %w", g.Path, err)
 		}
 		return g, nil
@@ -155,8 +155,8 @@ func v1Hierarchy() ([]cgroup1.Subsystem, error) {
 // the caller joins g, forks, and goes back to where it was: cgroup v1 moves
 // single threads, so the rest of the caller never leaves its own cgroups.
 func (g Group) Start(cmd *exec.Cmd, start func() error) error {
-	if g.Unified {
-		dir, err := os.Open(path.Join(unifiedMount, g.Path))
+	if g.Unified != "" {
+		dir, err := os.Open(path.Join(g.Unified, g.Path))
 		if err != nil {
 			return fmt.Errorf("cgroup %s: %w", g.Path, err)
 		}
@@ -205,7 +205,7 @@ func (g Group) load() (cgroup1.Cgroup, error) {
 }
 
 func (g Group) load2() (*cgroup2.Manager, error) {
-	m, err := cgroup2.Load(g.Path, cgroup2.WithMountpoint(unifiedMount))
+	m, err := cgroup2.Load(g.Path, cgroup2.WithMountpoint(g.Unified))
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", g.Path, err)
 	}
@@ -215,7 +215,7 @@ func (g Group) load2() (*cgroup2.Manager, error) {
 // Kill sends SIGKILL to every process in g at once (frozen first on v1,
 // so that none forks away meanwhile). A group that is gone has nothing to kill.
 func (g Group) Kill() error {
-	if g.Unified {
+	if g.Unified != "" {
 		m, err := g.load2()
 		if err != nil {
 			return err
@@ -251,7 +251,7 @@ func (g Group) Kill() error {
 // Empty reports whether no process is left in g.
 func (g Group) Empty() (bool, error) {
 	var pids int
-	if g.Unified {
+	if g.Unified != "" {
 		m, err := g.load2()
 		if err != nil {
 			return false, err
@@ -283,7 +283,7 @@ func (g Group) Empty() (bool, error) {
 
 // OOMKills is how many processes of g the kernel killed for want of memory.
 func (g Group) OOMKills() (uint64, error) {
-	if g.Unified {
+	if g.Unified != "" {
 		m, err := g.load2()
 		if err != nil {
 			return 0, err
@@ -334,7 +334,7 @@ func (g Group) Delete(ctx context.Context) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	if g.Unified {
+	if g.Unified != "" {
 		m, err := g.load2()
 		if err != nil {
 			return err
@@ -363,8 +363,8 @@ func (g Group) Delete(ctx context.Context) error {
 // (The library's Delete would retry for 150 ms before giving up.)
 func (g Group) removePod() {
 	pod := path.Dir(g.Path)
-	if g.Unified {
-		unix.Rmdir(path.Join(unifiedMount, pod))
+	if g.Unified != "" {
+		unix.Rmdir(path.Join(g.Unified, pod))
 		return
 	}
 	subsystems, _ := v1Hierarchy()
