@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -60,7 +61,7 @@ func New(root string, podPidsLimit int64) (*Manager, error) {
 	case cgroups.Unified:
 		m.unified = unifiedMount
 	case cgroups.Legacy, cgroups.Hybrid:
-		subsystems, err := v1Hierarchy()
+		subsystems, err := v1Hierarchy(v1Controllers...)()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 		}
@@ -103,10 +104,10 @@ func (m *Manager) Create(podUID, name string, attempt int, r podruntime.Resource
 		}
 		return g, nil
 	}
-	if _, err := cgroup1.New(cgroup1.StaticPath(pod), podLimits, cgroup1.WithHierarchy(v1Hierarchy)); err != nil {
+	if _, err := cgroup1.New(cgroup1.StaticPath(pod), podLimits, cgroup1.WithHierarchy(v1Hierarchy(v1Controllers...))); err != nil {
 		return Group{}, fmt.Errorf("cgroup %s: %w", pod, err)
 	}
-	if _, err := cgroup1.New(cgroup1.StaticPath(g.Path), limits, cgroup1.WithHierarchy(v1Hierarchy)); err != nil {
+	if _, err := cgroup1.New(cgroup1.StaticPath(g.Path), limits, cgroup1.WithHierarchy(v1Hierarchy(v1Controllers...))); err != nil {
 		return Group{}, fmt.Errorf("cgroup %s: %w", g.Path, err)
 	}
 	return g, nil
@@ -134,20 +135,21 @@ func linuxResources(r podruntime.Resources) *specs.LinuxResources {
 	return out
 }
 
-func v1Hierarchy() ([]cgroup1.Subsystem, error) {
-	all, err := cgroup1.Default()
-	if err != nil {
-		return nil, err
-	}
-	var out []cgroup1.Subsystem
-	for _, s := range all {
-		for _, name := range v1Controllers {
-			if s.Name() == name {
+// v1Hierarchy is the mounted cgroup v1 hierarchies of the controllers named.
+func v1Hierarchy(names ...cgroup1.Name) cgroup1.Hierarchy {
+	return func() ([]cgroup1.Subsystem, error) {
+		all, err := cgroup1.Default()
+		if err != nil {
+			return nil, err
+		}
+		var out []cgroup1.Subsystem
+		for _, s := range all {
+			if slices.Contains(names, s.Name()) {
 				out = append(out, s)
 			}
 		}
+		return out, nil
 	}
-	return out, nil
 }
 
 // Start runs start (which forks cmd) so that cmd's process begins inside
@@ -175,7 +177,7 @@ func (g Group) Start(cmd *exec.Cmd, start func() error) error {
 	go func() {
 		runtime.LockOSThread()
 		tid := unix.Gettid()
-		home, err := cgroup1.Load(cgroup1.PidPath(tid), cgroup1.WithHierarchy(v1Hierarchy))
+		home, err := cgroup1.Load(cgroup1.PidPath(tid), cgroup1.WithHierarchy(v1Hierarchy(v1Controllers...)))
 		if err != nil {
 			runtime.UnlockOSThread()
 			done <- fmt.Errorf("cgroup of thread %d: %w", tid, err)
@@ -197,7 +199,7 @@ func (g Group) Start(cmd *exec.Cmd, start func() error) error {
 }
 
 func (g Group) load() (cgroup1.Cgroup, error) {
-	cg, err := cgroup1.Load(cgroup1.StaticPath(g.Path), cgroup1.WithHierarchy(v1Hierarchy))
+	cg, err := cgroup1.Load(cgroup1.StaticPath(g.Path), cgroup1.WithHierarchy(v1Hierarchy(v1Controllers...)))
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", g.Path, err)
 	}
@@ -220,7 +222,10 @@ func (g Group) Kill() error {
 		if err != nil {
 			return err
 		}
-		if err := m.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(path.Join(g.Unified, g.Path)); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err := m.Kill(); err != nil {
 			return fmt.Errorf("kill cgroup %s: %w", g.Path, err)
 		}
 		return nil
@@ -250,35 +255,30 @@ func (g Group) Kill() error {
 
 // Empty reports whether no process is left in g.
 func (g Group) Empty() (bool, error) {
-	var pids int
+	var procs []uint64
 	if g.Unified != "" {
 		m, err := g.load2()
 		if err != nil {
 			return false, err
 		}
-		procs, err := m.Procs(true)
-		if errors.Is(err, os.ErrNotExist) {
-			return true, nil
-		}
-		pids = len(procs)
-		if err != nil {
-			return false, fmt.Errorf("cgroup %s: %w", g.Path, err)
-		}
-	} else {
-		cg, err := g.load()
-		if errors.Is(err, cgroup1.ErrCgroupDeleted) {
-			return true, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		procs, err := cg.Processes(cgroup1.Freezer, true)
+		procs, err = m.Procs(true)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return false, fmt.Errorf("cgroup %s: %w", g.Path, err)
 		}
-		pids = len(procs)
+		return len(procs) == 0, nil
 	}
-	return pids == 0, nil
+	cg, err := g.load()
+	if errors.Is(err, cgroup1.ErrCgroupDeleted) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	processes, err := cg.Processes(cgroup1.Freezer, true)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("cgroup %s: %w", g.Path, err)
+	}
+	return len(processes) == 0, nil
 }
 
 // OOMKills is how many processes of g the kernel killed for want of memory.
@@ -294,16 +294,7 @@ func (g Group) OOMKills() (uint64, error) {
 		}
 		return stats.GetMemoryEvents().GetOomKill(), nil
 	}
-	cg, err := cgroup1.Load(cgroup1.StaticPath(g.Path), cgroup1.WithHierarchy(func() ([]cgroup1.Subsystem, error) {
-		all, err := v1Hierarchy()
-		var memory []cgroup1.Subsystem
-		for _, s := range all {
-			if s.Name() == cgroup1.Memory {
-				memory = append(memory, s)
-			}
-		}
-		return memory, err
-	}))
+	cg, err := cgroup1.Load(cgroup1.StaticPath(g.Path), cgroup1.WithHierarchy(v1Hierarchy(cgroup1.Memory)))
 	if err != nil {
 		return 0, fmt.Errorf("cgroup %s: %w", g.Path, err)
 	}
@@ -367,7 +358,7 @@ func (g Group) removePod() {
 		unix.Rmdir(path.Join(g.Unified, pod))
 		return
 	}
-	subsystems, _ := v1Hierarchy()
+	subsystems, _ := v1Hierarchy(v1Controllers...)()
 	for _, s := range subsystems {
 		if p, ok := s.(interface{ Path(string) string }); ok {
 			unix.Rmdir(p.Path(pod))
