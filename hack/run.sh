@@ -7,6 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./hack/deps.sh
 go build -o bin/podyard ./cmd/podyard
-go build -o bin/podyard-supervisor ./cmd/podyard-supervisor
 go build -o bin/podyard-runcommand ./cmd/podyard-runcommand
 exec bin/podyard up --data-dir "${PODYARD_DATA:-$PWD/podyard-data}" --listen "${PODYARD_LISTEN:-127.0.0.1:6443}" "$@"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/podyard/podyard/internal/agent"
 	"github.com/podyard/podyard/internal/runtime/process"
+	"github.com/podyard/podyard/internal/runtime/process/supervisorbin"
 )
 
 // agentFlags configure a node agent, alone or inside `up`.
@@ -32,7 +33,7 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	fs.StringVar(&f.nodeName, "node-name", host, "name of this node")
 	fs.StringVar(&f.runtime, "runtime", "process", "container runtime: process (each container a host process; no images)")
-	fs.StringVar(&f.supervisor, "supervisor", "", "the process runtime's supervisor binary (default: podyard-supervisor beside this binary, else `podyard supervise`)")
+	fs.StringVar(&f.supervisor, "supervisor", "", "the process runtime's supervisor binary (default: the one built into podyard, written to DATA-DIR/bin; else podyard-supervisor beside this binary; else `podyard supervise`, slower)")
 	fs.StringVar(&f.address, "address", "", "IP address the node advertises (default: the first non-loopback IPv4 address)")
 	fs.StringVar(&f.listen, "agent-listen", "", "host:port of the agent's streaming server (default: the node address, a free port)")
 	fs.IntVar(&f.maxPods, "max-pods", 110, "pods this node runs at most")
@@ -96,7 +97,7 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	supervisor, err := f.supervisorCommand()
+	supervisor, err := f.supervisorCommand(ctx, log)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
@@ -119,23 +120,31 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 	return a.Run(ctx)
 }
 
-// supervisorCommand is how the process runtime starts a supervisor: the
-// small podyard-supervisor binary when there is one, since it starts much
-// faster than this one.
-func (f *agentFlags) supervisorCommand() ([]string, error) {
+// supervisorCommand is how the process runtime starts a supervisor. A small
+// binary starts in milliseconds where this one spends ~80 ms initialising
+// packages, most of a pod's start: --supervisor, else the supervisor built
+// into podyard written under the data dir, else podyard-supervisor beside
+// this binary, else `podyard supervise`.
+func (f *agentFlags) supervisorCommand(ctx context.Context, log *slog.Logger) ([]string, error) {
 	if f.supervisor != "" {
 		if _, err := os.Stat(f.supervisor); err != nil {
 			return nil, fmt.Errorf("--supervisor: %w", err)
 		}
 		return []string{f.supervisor}, nil
 	}
+	installed, embeddedErr := supervisorbin.Install(ctx, filepath.Join(f.dataDir, "bin"))
+	if embeddedErr == nil {
+		return []string{installed}, nil
+	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("supervisor: %w", err)
 	}
 	if sibling := siblingBinary(self, "podyard-supervisor"); sibling != "" {
+		log.Warn("process runtime: the built-in supervisor is not used, podyard-supervisor beside podyard is", "reason", embeddedErr)
 		return []string{sibling}, nil
 	}
+	log.Warn("process runtime: no small supervisor; every container start runs `podyard supervise`, ~80 ms slower", "reason", embeddedErr)
 	return []string{self, superviseCommand}, nil
 }
 

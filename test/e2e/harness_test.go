@@ -123,12 +123,12 @@ func runMain(m *testing.M) int {
 	root := repoRoot()
 	podyardBin = os.Getenv("PODYARD_BIN")
 	if podyardBin == "" {
-		// The agent finds podyard-supervisor beside podyard, and run
-		// commands podyard-runcommand.
+		// What users get: the agent writes out the supervisor built into
+		// podyard (no podyard-supervisor beside it); run commands find
+		// podyard-runcommand beside podyard.
 		podyardBin = filepath.Join(dir, "podyard")
 		for bin, pkg := range map[string]string{
 			podyardBin:                               "./cmd/podyard",
-			filepath.Join(dir, "podyard-supervisor"): "./cmd/podyard-supervisor",
 			filepath.Join(dir, "podyard-runcommand"): "./cmd/podyard-runcommand",
 		} {
 			if err := goBuild(root, bin, pkg); err != nil {
