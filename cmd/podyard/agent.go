@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/podyard/podyard/internal/agent"
+	"github.com/podyard/podyard/internal/runtime/cgroups"
 	"github.com/podyard/podyard/internal/runtime/process"
 	"github.com/podyard/podyard/internal/runtime/process/supervisorbin"
 )
@@ -26,6 +28,8 @@ type agentFlags struct {
 	nodeName, dataDir, runtime, address, listen string
 	supervisor                                  string
 	maxPods                                     int
+	cgroupRoot                                  string
+	podMaxPids                                  int64
 	leaseDuration, crashBackoff                 time.Duration
 }
 
@@ -37,6 +41,8 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.address, "address", "", "IP address the node advertises (default: the first non-loopback IPv4 address)")
 	fs.StringVar(&f.listen, "agent-listen", "", "host:port of the agent's streaming server (default: the node address, a free port)")
 	fs.IntVar(&f.maxPods, "max-pods", 110, "pods this node runs at most")
+	fs.StringVar(&f.cgroupRoot, "cgroup-root", "/podyard", "cgroup under which each container gets its own, as root (cgroup v1 or v2); empty: none")
+	fs.Int64Var(&f.podMaxPids, "pod-max-pids", -1, "processes a pod may run at once (-1: no limit); needs cgroups")
 	fs.DurationVar(&f.leaseDuration, "lease-duration", 40*time.Second, "how long the node's lease is valid; renewed every quarter of it")
 	fs.DurationVar(&f.crashBackoff, "crash-backoff", 10*time.Second, "first wait before restarting a crashing container; doubles up to 5m")
 }
@@ -102,9 +108,14 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 		return fmt.Errorf("agent: %w", err)
 	}
 	log.Info("process runtime", "supervisor", supervisor)
+	groups, err := f.cgroups(log)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
 	rt, err := process.New(ctx, process.Config{
 		Dir:        filepath.Join(f.dataDir, "containers"),
 		Supervisor: supervisor,
+		Cgroups:    groups,
 		Log:        log,
 	})
 	if err != nil {
@@ -118,6 +129,26 @@ func (f *agentFlags) run(ctx context.Context, kubeconfig string, log *slog.Logge
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// cgroups is the manager of the containers' cgroups, or nil when there
+// are none: turned off, or not root (said once, here).
+func (f *agentFlags) cgroups(log *slog.Logger) (*cgroups.Manager, error) {
+	const uncontained = "resources.limits are not enforced, and a container's processes that leave its process group outlive it"
+	if f.cgroupRoot == "" {
+		log.Warn("containers are not put in cgroups (--cgroup-root is empty): " + uncontained)
+		return nil, nil
+	}
+	groups, err := cgroups.New(f.cgroupRoot, f.podMaxPids)
+	if errors.Is(err, cgroups.ErrUnsupported) {
+		log.Warn("containers are not put in cgroups: "+uncontained, "reason", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--cgroup-root: %w", err)
+	}
+	log.Info("containers get cgroups of their own", "root", f.cgroupRoot, "podMaxPids", f.podMaxPids)
+	return groups, nil
 }
 
 // supervisorCommand is how the process runtime starts a supervisor. A small
