@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/dialect/arm"
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/generated/openapi"
@@ -46,6 +47,10 @@ import (
 
 // ImmortalNamespaces exist from the first start and may not be deleted.
 var ImmortalNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", "podyard-command"}
+
+// SystemNamespacesHook names the post-start hook that creates the
+// ImmortalNamespaces; /readyz lists it as poststarthook/<name>.
+const SystemNamespacesHook = "podyard-system-namespaces"
 
 // Options configure a Podyard API server.
 type Options struct {
@@ -64,7 +69,12 @@ type Options struct {
 
 	// PostStart runs, by name, once the server serves; each gets a privileged
 	// loopback client config, how others reach the server, and a context
-	// cancelled at shutdown. Controllers start here.
+	// cancelled at shutdown. Each hook is a readiness check
+	// (poststarthook/<name>): /readyz fails, and ready is not called, until
+	// it has returned. So a hook that sets up what a client may use the
+	// moment the server says ready (namespaces, a dialect's objects) blocks
+	// until that exists, as the system namespaces' hook does; one that starts
+	// long-running work (controllers) starts it in the background and returns.
 	PostStart map[string]func(ctx context.Context, loopback *rest.Config, public Endpoint) error
 }
 
@@ -165,6 +175,11 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 		}
 		go commandTokens.Start(hc.Context, client)
 		return nil
+	}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	if err := server.AddPostStartHook(SystemNamespacesHook, func(hc genericapiserver.PostStartHookContext) error {
+		return ensureSystemNamespaces(hc.Context, hc.LoopbackClientConfig, log)
 	}); err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
@@ -303,6 +318,28 @@ func applyAdmission(c *genericapiserver.RecommendedConfig) error {
 		return fmt.Errorf("apiserver: admission: %w", err)
 	}
 	c.AdmissionControl = namespaces
+	return nil
+}
+
+// ensureSystemNamespaces creates the immortal namespaces and returns once
+// they all exist: clients use them the moment the server says ready (a run
+// command is created in podyard-command). It retries until then, or until
+// ctx ends: a server stopped before it was ready has nothing left to gate
+// (and an error would make the library exit the process).
+func ensureSystemNamespaces(ctx context.Context, loopback *rest.Config, log *slog.Logger) error {
+	client, err := kubernetes.NewForConfig(loopback)
+	if err != nil {
+		return fmt.Errorf("system namespaces: %w", err)
+	}
+	_ = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		if err := namespace.Ensure(ctx, client, ImmortalNamespaces); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("creating system namespaces; retrying", "err", err)
+			}
+			return false, nil
+		}
+		return true, nil
+	})
 	return nil
 }
 

@@ -57,7 +57,12 @@ func SharedCluster(t *testing.T) (*Server, string) {
 // whatever the node still runs once the cluster has stopped.
 func StartCluster(t tester, extraArgs ...string) (*Server, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return startClusterIn(t, t.TempDir(), extraArgs...)
+}
+
+// startClusterIn is StartCluster on the given data dir.
+func startClusterIn(t tester, dir string, extraArgs ...string) (*Server, string) {
+	t.Helper()
 	node := "yard-" + rand.String(5)
 	t.Cleanup(func() { reapContainers(filepath.Join(dir, "agent")) })
 	args := append([]string{"up", "--node-name", node, "--request-timeout", clusterRequestTimeout.String()}, agentTestFlags...)

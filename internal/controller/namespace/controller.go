@@ -5,6 +5,7 @@ package namespace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -77,17 +78,31 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	wait.UntilWithContext(ctx, c.ensureSystemNamespaces, time.Minute)
 }
 
-// ensureSystemNamespaces creates the system namespaces that do not exist.
+// ensureSystemNamespaces creates the system namespaces that do not exist
+// (again: the API server created them before it said ready).
 func (c *Controller) ensureSystemNamespaces(ctx context.Context) {
+	var missing []string
 	for _, name := range c.system {
-		if _, err := c.lister.Get(name); err == nil {
-			continue
-		}
-		_, err := c.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			c.log.Error("creating system namespace", "namespace", name, "err", err)
+		if _, err := c.lister.Get(name); err != nil {
+			missing = append(missing, name)
 		}
 	}
+	if err := Ensure(ctx, c.client, missing); err != nil {
+		c.log.Error("creating system namespaces", "err", err)
+	}
+}
+
+// Ensure creates those of the named namespaces that do not exist; one that
+// already does is fine. It tries every name and returns what failed.
+func Ensure(ctx context.Context, client kubernetes.Interface, names []string) error {
+	var errs []error
+	for _, name := range names {
+		_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			errs = append(errs, fmt.Errorf("create namespace %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Controller) work(ctx context.Context) {
