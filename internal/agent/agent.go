@@ -175,7 +175,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced) {
-		return ctx.Err()
+		return nil // stopped before the pods were listed: a clean stop all the same
 	}
 	a.removeOrphans(ctx)
 	a.log.Info("agent running pods")
