@@ -39,6 +39,7 @@ type config struct {
 	pods, execRuns      int
 	throughputMiB       int
 	logLines            int
+	upArgs              string
 }
 
 const namespace = "bench-pods"
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&c.execRuns, "exec-runs", 200, "exec round trips per protocol")
 	flag.IntVar(&c.throughputMiB, "throughput-mib", 512, "MiB an exec writes to stdout per throughput run (3 runs per protocol)")
 	flag.IntVar(&c.logLines, "log-lines", 200, "log lines timed through a followed log")
+	flag.StringVar(&c.upArgs, "up-args", "", "more flags for `podyard up`, space-separated (e.g. --cgroup-root= to compare without cgroups)")
 	flag.Parse()
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "podload:", err)
@@ -62,7 +64,8 @@ func run(ctx context.Context, c config) error {
 	kubeconfig := c.kubeconfig
 	if kubeconfig == "" {
 		// Room for both pod-start runs and the log pod on the one node.
-		cluster, err := benchutil.Start(ctx, c.podyard, nil, "up", "--max-pods", strconv.Itoa(2*c.pods+10))
+		args := append([]string{"--max-pods", strconv.Itoa(2*c.pods + 10)}, strings.Fields(c.upArgs)...)
+		cluster, err := benchutil.Start(ctx, c.podyard, nil, "up", args...)
 		if err != nil {
 			return err
 		}

@@ -188,8 +188,10 @@ func (g Group) Start(cmd *exec.Cmd, start func() error) error {
 		} else {
 			err = start()
 		}
-		// A thread that cannot go back stays locked: the runtime ends
-		// it with this goroutine (or, the main thread, parks it).
+		// Back before returning: a thread that ended later instead would
+		// still be in g when the caller kills g's processes, and with it
+		// the caller. One that cannot go back stays locked: the runtime
+		// ends it with this goroutine (or, the main thread, parks it).
 		if home.AddTask(cgroup1.Process{Pid: tid}) == nil {
 			runtime.UnlockOSThread()
 		}
@@ -237,12 +239,19 @@ func (g Group) Kill() error {
 	if err != nil {
 		return err
 	}
+	if procs, err := cg.Processes(cgroup1.Freezer, true); err == nil && len(procs) == 0 {
+		return nil // nothing to freeze for (freezing waits for the state to settle)
+	}
 	if err := cg.Freeze(); err != nil {
 		return fmt.Errorf("freeze cgroup %s: %w", g.Path, err)
 	}
 	procs, err := cg.Processes(cgroup1.Freezer, true)
 	for _, p := range procs {
-		unix.Kill(p.Pid, unix.SIGKILL)
+		// Our own pid is listed while one of our threads forks into g
+		// (an exec as the container stops): that thread goes back.
+		if p.Pid != os.Getpid() {
+			unix.Kill(p.Pid, unix.SIGKILL)
+		}
 	}
 	if thawErr := cg.Thaw(); err == nil {
 		err = thawErr

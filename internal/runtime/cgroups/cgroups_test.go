@@ -138,3 +138,46 @@ func zombie(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	return err != nil || strings.Contains(string(data), ") Z ")
 }
+
+// BenchmarkContainerCgroup is what cgroups add to a container's life:
+// create with limits, fork `true` into it, delete; against a plain fork.
+func BenchmarkContainerCgroup(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("cgroups need root")
+	}
+	m, err := New("/podyard-bench-"+rand.String(8), 1024)
+	if err != nil {
+		b.Fatal(err)
+	}
+	limits := podruntime.Resources{CPUShares: 256, CPUPeriod: 100000, CPUQuota: 50000, MemoryLimit: 64 << 20}
+	b.Run("baseline fork true", func(b *testing.B) {
+		for b.Loop() {
+			if err := exec.Command("true").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("create, fork true into it, delete", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			g, err := m.Create("bench", "c", i, limits)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := exec.Command("true")
+			if err := g.Start(cmd, cmd.Start); err != nil {
+				b.Fatal(err)
+			}
+			cmd.Wait()
+			if _, err := g.OOMKills(); err != nil {
+				b.Fatal(err)
+			}
+			if err := g.Delete(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + m.root)
+	for _, d := range dirs {
+		syscall.Rmdir(d)
+	}
+}
