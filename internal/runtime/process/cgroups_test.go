@@ -184,6 +184,24 @@ func TestCgroupPidsLimit(t *testing.T) {
 	}
 }
 
+// withDaemon is a container script that starts a daemon out of its process
+// group (setsid), which writes its pid to file, and then sleeps.
+func withDaemon(file string) []string {
+	return []string{"sh", "-c", "setsid sh -c 'echo $$ > " + file + "; exec sleep 300' & exec sleep 300"}
+}
+
+// killSupervisor kills the supervisor of container id in dir and returns
+// the container's state as it recorded it.
+func killSupervisor(t *testing.T, dir, id string) state {
+	t.Helper()
+	var st state
+	if err := readJSON(filepath.Join(dir, id), stateFile, &st); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(st.SupervisorPID, syscall.SIGKILL)
+	return st
+}
+
 // TestCgroupEndsEscapedProcesses: processes that left the container's
 // process group (a daemon started with setsid) end with the container,
 // whether it is stopped or its main process exits.
@@ -192,7 +210,7 @@ func TestCgroupEndsEscapedProcesses(t *testing.T) {
 	dir := t.TempDir()
 	r := newContainedRuntime(t, dir, m)
 
-	stopped := config(t, "stopped", "sh", "-c", "setsid sh -c 'echo $$ > daemon1; exec sleep 300' & exec sleep 300")
+	stopped := config(t, "stopped", withDaemon("daemon1")...)
 	stopped.WorkingDir = dir
 	st, err := r.Start(context.Background(), stopped)
 	if err != nil {
@@ -226,18 +244,14 @@ func TestCgroupSupervisorKilled(t *testing.T) {
 	m := testCgroupRoot(t, 0)
 	dir := t.TempDir()
 	r := newContainedRuntime(t, dir, m)
-	cfg := config(t, "c", "sh", "-c", "setsid sh -c 'echo $$ > daemon; exec sleep 300' & exec sleep 300")
+	cfg := config(t, "c", withDaemon("daemon")...)
 	cfg.WorkingDir = dir
 	st, err := r.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	daemon := waitFile(t, filepath.Join(dir, "daemon"))
-	var state state
-	if err := readJSON(filepath.Join(dir, st.ID), stateFile, &state); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Kill(state.SupervisorPID, syscall.SIGKILL)
+	state := killSupervisor(t, dir, st.ID)
 	if got := waitExited(t, r, st.ID); got.ExitCode != 137 {
 		t.Errorf("lost container: %+v", got)
 	}
@@ -250,20 +264,14 @@ func TestCgroupSupervisorKilledWhileNoAgent(t *testing.T) {
 	dir := t.TempDir()
 	// An agent starts the container and exits.
 	containers := filepath.Join(dir, "containers")
-	root := m.Root()
-	cmd := exec.Command(os.Args[0], "start-and-exit", containers, root, dir)
-	out, err := cmd.Output()
+	out, err := exec.Command(os.Args[0], "start-and-exit", containers, m.Root(), dir).Output()
 	if err != nil {
 		t.Fatalf("start-and-exit: %v", err)
 	}
 	id := strings.TrimSpace(string(out))
 	t.Cleanup(func() { KillAll(containers) })
 	daemon := waitFile(t, filepath.Join(dir, "daemon"))
-	var state state
-	if err := readJSON(filepath.Join(containers, id), stateFile, &state); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Kill(state.SupervisorPID, syscall.SIGKILL)
+	state := killSupervisor(t, containers, id)
 	waitGone(t, state.SupervisorPID)
 	if processStart(daemon) == 0 {
 		t.Fatal("the daemon died with its supervisor: nothing to test")
@@ -294,7 +302,7 @@ func startAndExit(args []string) error {
 	}
 	st, err := r.Start(context.Background(), runtime.ContainerConfig{
 		PodUID: "uid1", Name: "c", Env: []string{"PATH=/usr/bin:/bin"}, WorkingDir: args[2],
-		Command: []string{"sh", "-c", "setsid sh -c 'echo $$ > daemon; exec sleep 300' & exec sleep 300"},
+		Command: withDaemon("daemon"),
 		LogPath: filepath.Join(args[2], "c.log"),
 	})
 	if err != nil {
