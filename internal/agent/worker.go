@@ -38,6 +38,9 @@ type podWorker struct {
 	gone    bool // the pod left the API
 	records map[string]*lifecycle.Record
 	probes  map[string]context.CancelFunc // by container id
+	// early holds the exits of attempts whose Start has not returned yet
+	// (a container as short as `true` can end first), by container id.
+	early map[string]runtime.ContainerStatus
 
 	// Owned by the worker goroutine.
 	mounts     map[string][]runtime.Mount
@@ -52,6 +55,7 @@ func newPodWorker(a *Agent, pod *corev1.Pod, adopted []runtime.ContainerStatus) 
 		wake:    make(chan struct{}, 1),
 		records: map[string]*lifecycle.Record{},
 		probes:  map[string]context.CancelFunc{},
+		early:   map[string]runtime.ContainerStatus{},
 	}
 	// A restarted agent continues from the containers it finds: the latest
 	// attempt of each is current, the one before it previous.
@@ -98,6 +102,9 @@ func (w *podWorker) poke() {
 func (w *podWorker) containerExited(st runtime.ContainerStatus) {
 	w.mu.Lock()
 	r := w.records[st.Name]
+	if r == nil || r.Current == nil || r.Current.Attempt < st.Attempt {
+		w.early[st.ID] = st // start records it once Start returns
+	}
 	if r != nil && r.Current != nil && r.Current.ID == st.ID {
 		r.Current = &st
 		var wait time.Duration
@@ -257,6 +264,8 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	r.Waiting, r.Message = "", ""
 	r.Ready = c.ReadinessProbe == nil
 	r.Started = c.StartupProbe == nil
+	ended, endedEarly := w.early[st.ID]
+	delete(w.early, st.ID)
 	w.mu.Unlock()
 
 	if st.State == runtime.Exited { // it could not start
@@ -265,6 +274,10 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		return nil
 	}
 	w.a.recorder.Eventf(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
+	if endedEarly {
+		w.containerExited(ended)
+		return nil
+	}
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if err := prober.RunHook(ctx, c.Lifecycle.PostStart, c, w.a.hostIP, w.execIn(st.ID)); err != nil {
 			w.a.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed: %v", err)

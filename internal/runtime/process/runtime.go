@@ -175,10 +175,13 @@ func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (_ run
 	c.status.State = runtime.Running
 	c.status.StartedAt = res.StartedAt
 	r.add(c)
+	// It ran: that is what Start reports, even when it has ended by the
+	// time watch connects; how it ended comes through Exited.
+	started := c.snapshot()
 	if err := r.watch(c); err != nil {
-		return c.snapshot(), err
+		return started, err
 	}
-	return c.snapshot(), nil
+	return started, nil
 }
 
 func (r *Runtime) add(c *container) {
