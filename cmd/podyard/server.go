@@ -19,6 +19,7 @@ import (
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
 	runcommandcontroller "github.com/podyard/podyard/internal/controller/runcommand"
 	"github.com/podyard/podyard/internal/dialect/arm"
+	"github.com/podyard/podyard/internal/dialect/bcs"
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/runcommand/archive"
 )
@@ -30,6 +31,7 @@ type controlPlaneFlags struct {
 	requestTimeout            time.Duration
 	scheduler                 bool
 	runCommand                runCommandFlags
+	bcsClusterID              string
 }
 
 // runCommandFlags configure the AKS Run Command API and its controller.
@@ -114,6 +116,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet, dataDirDefault, listenDef
 	fs.BoolVar(&f.scheduler, "scheduler", true, "run the scheduler (false: pods stay unbound until something binds them through pods/binding)")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "how long a request may take before the server ends it; watch, exec, attach, port-forward, log and proxy requests run as long as the client wants")
 	f.runCommand.register(fs)
+	fs.StringVar(&f.bcsClusterID, "bcs-cluster-id", bcs.DefaultClusterID, "the cluster the BCS v4 scheduler API answers for (its BCS-ClusterID header); it ends in -<number>")
 	fs.DurationVar(&f.evictionTimeout, "pod-eviction-timeout", nodelifecycle.DefaultEvictionTimeout, "how long pods stay on a node that stopped renewing its lease before they are deleted")
 }
 
@@ -125,6 +128,9 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 	rc := &f.runCommand
 	if err := rc.check(); err != nil {
 		return apiserver.Options{}, err
+	}
+	if _, err := bcs.ClusterNumber(f.bcsClusterID); err != nil {
+		return apiserver.Options{}, fmt.Errorf("--bcs-cluster-id: %w", err)
 	}
 	pod, err := rc.podSettings()
 	if err != nil {
@@ -154,6 +160,7 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 			},
 			ContextLimits: archive.Limits{MaxBytes: rc.maxContextBytes, MaxFiles: rc.maxContextFiles},
 		},
+		BCS: bcs.Config{ClusterID: f.bcsClusterID},
 		PostStart: map[string]func(context.Context, *rest.Config, apiserver.Endpoint) error{
 			"podyard-controllers": func(ctx context.Context, loopback *rest.Config, public apiserver.Endpoint) error {
 				cfg := controllers
@@ -168,16 +175,18 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 	}, nil
 }
 
-// announce prints where the server is, and where its Run Command API is.
+// announce prints where the server is, and where its dialects are.
 func (f *controlPlaneFlags) announce(r apiserver.Ready) {
 	fmt.Printf("podyard: ready at %s (export KUBECONFIG=%s)\n", r.URL, r.Kubeconfig)
 	f.announceRunCommand(r)
 }
 
+// announceRunCommand prints where the dialects (Run Command, BCS) are.
 func (f *controlPlaneFlags) announceRunCommand(r apiserver.Ready) {
 	if !f.runCommand.disabled {
 		fmt.Printf("podyard: AKS Run Command API at %s%s/runCommand\n", r.URL, f.runCommand.identity.ResourceID())
 	}
+	fmt.Printf("podyard: BCS v4 scheduler API at %s%s (BCS-ClusterID: %s)\n", r.URL, bcs.PathPrefixes[0], f.bcsClusterID)
 }
 
 func runServer(args []string) error {

@@ -36,6 +36,7 @@ import (
 
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/dialect/arm"
+	"github.com/podyard/podyard/internal/dialect/bcs"
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/generated/openapi"
 	"github.com/podyard/podyard/internal/pki"
@@ -62,6 +63,8 @@ type Options struct {
 	EtcdTLS etcd.TLS
 	// RunCommand configures the AKS Run Command dialect.
 	RunCommand RunCommandOptions
+	// BCS configures the BCS v4 scheduler dialect.
+	BCS bcs.Config
 	// RequestTimeout ends a request that takes longer (default: a minute);
 	// see longRunning for those it does not apply to.
 	RequestTimeout time.Duration
@@ -168,6 +171,12 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	}
 	server.Handler.NonGoRestfulMux.HandlePrefix(arm.PathPrefix,
 		arm.NewHandler(o.RunCommand.Config, config.LoopbackClientConfig, tokens, config.Authorization.Authorizer, log))
+	// The BCS dialect needs nothing made before it serves: a BCS namespace
+	// is made by the first create in it.
+	bcsHandler := bcs.NewHandler(o.BCS, config.LoopbackClientConfig, log)
+	for _, prefix := range bcs.PathPrefixes {
+		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)
+	}
 	if err := server.AddPostStartHook("podyard-command-tokens", func(hc genericapiserver.PostStartHookContext) error {
 		client, err := runcommand.NewClient(hc.LoopbackClientConfig)
 		if err != nil {
