@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 go tool deepcopy-gen \
   --output-file zz_generated.deepcopy.go \
   --go-header-file hack/boilerplate.go.txt \
-  ./internal/apis/podyard/v1alpha1
+  ./internal/apis/podyard/v1alpha1 ./internal/apis/bcs/v1alpha1
 
 # Kubernetes' packages already carry their model names; only ours get them generated.
 kube=(
@@ -27,4 +27,5 @@ go tool openapi-gen \
   "${readonly[@]}" \
   --go-header-file hack/boilerplate.go.txt \
   --report-filename /dev/null \
-  "${kube[@]}" github.com/podyard/podyard/internal/apis/podyard/v1alpha1
+  "${kube[@]}" github.com/podyard/podyard/internal/apis/podyard/v1alpha1 \
+  github.com/podyard/podyard/internal/apis/bcs/v1alpha1

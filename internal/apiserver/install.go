@@ -14,8 +14,10 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
+	bcsv1alpha1 "github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/nodeclient"
+	"github.com/podyard/podyard/internal/registry/application"
 	"github.com/podyard/podyard/internal/registry/configmap"
 	"github.com/podyard/podyard/internal/registry/event"
 	"github.com/podyard/podyard/internal/registry/lease"
@@ -78,6 +80,20 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 	}
 	if err := server.InstallAPIGroup(&own); err != nil {
 		return fmt.Errorf("apiserver: install podyard.io/v1alpha1: %w", err)
+	}
+
+	apps, err := application.NewStorage(scheme, opts)
+	if err != nil {
+		return fmt.Errorf("apiserver: application storage: %w", err)
+	}
+	bcsGroup := genericapiserver.NewDefaultAPIGroupInfo(bcsv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	bcsGroup.VersionedResourcesStorageMap[bcsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		// "app": what kubectl users of BCS expect; no built-in resource uses it.
+		"applications":        kubectlNames(apps.Application, []string{"app"}, "all", "bcs"),
+		"applications/status": apps.Status,
+	}
+	if err := server.InstallAPIGroup(&bcsGroup); err != nil {
+		return fmt.Errorf("apiserver: install bcs.podyard.io/v1alpha1: %w", err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 
+	bcsv1alpha1 "github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/apis/core/defaults"
 	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/queryparams"
@@ -31,7 +32,7 @@ import (
 var groups = []schema.GroupVersion{
 	corev1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion, policyv1.SchemeGroupVersion,
 	authenticationv1.SchemeGroupVersion, authorizationv1.SchemeGroupVersion,
-	podyardv1alpha1.SchemeGroupVersion,
+	podyardv1alpha1.SchemeGroupVersion, bcsv1alpha1.SchemeGroupVersion,
 }
 
 // Scheme holds the types the server serves with their codecs.
@@ -53,7 +54,7 @@ func NewScheme() (*Scheme, error) {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
 		authenticationv1.AddToScheme, authorizationv1.AddToScheme,
-		podyardv1alpha1.AddToScheme,
+		podyardv1alpha1.AddToScheme, bcsv1alpha1.AddToScheme,
 	} {
 		if err := add(external); err != nil {
 			return nil, fmt.Errorf("scheme: %w", err)

@@ -40,6 +40,7 @@ import (
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/generated/openapi"
 	"github.com/podyard/podyard/internal/pki"
+	applicationregistry "github.com/podyard/podyard/internal/registry/application"
 	runcommandregistry "github.com/podyard/podyard/internal/registry/runcommand"
 	"github.com/podyard/podyard/internal/runcommand"
 	"github.com/podyard/podyard/internal/runcommand/archive"
@@ -303,6 +304,7 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 	)
 	// Podyard's own types have no protobuf encoding: JSON, as for CRDs.
 	factory.SetSerializer(runcommandregistry.Resource, runtime.ContentTypeJSON, nil)
+	factory.SetSerializer(applicationregistry.Resource, runtime.ContentTypeJSON, nil)
 	if err := etcdOptions.ApplyWithStorageFactoryTo(factory, &c.Config); err != nil {
 		return fmt.Errorf("apiserver: etcd: %w", err)
 	}

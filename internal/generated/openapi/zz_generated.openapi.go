@@ -8,7 +8,8 @@
 package openapi
 
 import (
-	v1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
+	v1alpha1 "github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	v1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -25,11 +26,44 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
-		v1alpha1.RunCommand{}.OpenAPIModelName():                         schema_internal_apis_podyard_v1alpha1_RunCommand(ref),
-		v1alpha1.RunCommandList{}.OpenAPIModelName():                     schema_internal_apis_podyard_v1alpha1_RunCommandList(ref),
-		v1alpha1.RunCommandSpec{}.OpenAPIModelName():                     schema_internal_apis_podyard_v1alpha1_RunCommandSpec(ref),
-		v1alpha1.RunCommandStatus{}.OpenAPIModelName():                   schema_internal_apis_podyard_v1alpha1_RunCommandStatus(ref),
-		v1alpha1.UserInfo{}.OpenAPIModelName():                           schema_internal_apis_podyard_v1alpha1_UserInfo(ref),
+		v1alpha1.Application{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_Application(ref),
+		v1alpha1.ApplicationList{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_ApplicationList(ref),
+		v1alpha1.ApplicationSpec{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_ApplicationSpec(ref),
+		v1alpha1.ApplicationStatus{}.OpenAPIModelName():                  schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref),
+		v1alpha1.CommandHealthCheck{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_CommandHealthCheck(ref),
+		v1alpha1.ConfigMap{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_ConfigMap(ref),
+		v1alpha1.Constraint{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_Constraint(ref),
+		v1alpha1.ConstraintData{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_ConstraintData(ref),
+		v1alpha1.ConstraintDataItem{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_ConstraintDataItem(ref),
+		v1alpha1.ConstraintRange{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_ConstraintRange(ref),
+		v1alpha1.ConstraintScalar{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_ConstraintScalar(ref),
+		v1alpha1.ConstraintSet{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_ConstraintSet(ref),
+		v1alpha1.ConstraintText{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_ConstraintText(ref),
+		v1alpha1.Container{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_Container(ref),
+		v1alpha1.ContainerPort{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_ContainerPort(ref),
+		v1alpha1.EnvVar{}.OpenAPIModelName():                             schema_internal_apis_bcs_v1alpha1_EnvVar(ref),
+		v1alpha1.HTTPHealthCheck{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_HTTPHealthCheck(ref),
+		v1alpha1.HealthCheck{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_HealthCheck(ref),
+		v1alpha1.KeyToPath{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_KeyToPath(ref),
+		v1alpha1.KeyToValue{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_KeyToValue(ref),
+		v1alpha1.KillPolicy{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_KillPolicy(ref),
+		v1alpha1.NetLimit{}.OpenAPIModelName():                           schema_internal_apis_bcs_v1alpha1_NetLimit(ref),
+		v1alpha1.ObjectMeta{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_ObjectMeta(ref),
+		v1alpha1.PodSpec{}.OpenAPIModelName():                            schema_internal_apis_bcs_v1alpha1_PodSpec(ref),
+		v1alpha1.PodTemplateSpec{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_PodTemplateSpec(ref),
+		v1alpha1.ResourceList{}.OpenAPIModelName():                       schema_internal_apis_bcs_v1alpha1_ResourceList(ref),
+		v1alpha1.ResourceRequirements{}.OpenAPIModelName():               schema_internal_apis_bcs_v1alpha1_ResourceRequirements(ref),
+		v1alpha1.RestartPolicy{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_RestartPolicy(ref),
+		v1alpha1.Secret{}.OpenAPIModelName():                             schema_internal_apis_bcs_v1alpha1_Secret(ref),
+		v1alpha1.TCPHealthCheck{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_TCPHealthCheck(ref),
+		v1alpha1.UpdatePolicy{}.OpenAPIModelName():                       schema_internal_apis_bcs_v1alpha1_UpdatePolicy(ref),
+		v1alpha1.Volume{}.OpenAPIModelName():                             schema_internal_apis_bcs_v1alpha1_Volume(ref),
+		v1alpha1.VolumeUnit{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_VolumeUnit(ref),
+		podyardv1alpha1.RunCommand{}.OpenAPIModelName():                  schema_internal_apis_podyard_v1alpha1_RunCommand(ref),
+		podyardv1alpha1.RunCommandList{}.OpenAPIModelName():              schema_internal_apis_podyard_v1alpha1_RunCommandList(ref),
+		podyardv1alpha1.RunCommandSpec{}.OpenAPIModelName():              schema_internal_apis_podyard_v1alpha1_RunCommandSpec(ref),
+		podyardv1alpha1.RunCommandStatus{}.OpenAPIModelName():            schema_internal_apis_podyard_v1alpha1_RunCommandStatus(ref),
+		podyardv1alpha1.UserInfo{}.OpenAPIModelName():                    schema_internal_apis_podyard_v1alpha1_UserInfo(ref),
 		v1.BoundObjectReference{}.OpenAPIModelName():                     schema_k8sio_api_authentication_v1_BoundObjectReference(ref),
 		v1.SelfSubjectReview{}.OpenAPIModelName():                        schema_k8sio_api_authentication_v1_SelfSubjectReview(ref),
 		v1.SelfSubjectReviewStatus{}.OpenAPIModelName():                  schema_k8sio_api_authentication_v1_SelfSubjectReviewStatus(ref),
@@ -368,6 +402,1457 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 	}
 }
 
+func schema_internal_apis_bcs_v1alpha1_Application(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Application is a BCS application: spec.instance taskgroups (core/v1 Pods it owns, one per instance index) built from one template. Its name and namespace are DNS-safe; spec.metadata keeps the names BCS clients use.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.ApplicationSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.ApplicationStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ApplicationSpec{}.OpenAPIModelName(), v1alpha1.ApplicationStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ApplicationList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ApplicationList is a list of Applications.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Application{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Application{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ApplicationSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ApplicationSpec is the BCS application definition (the posted JSON, with BCS's defaults), its \"spec\" object lifted to this level: instance, selector and template sit here beside the policies.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion is the BCS one, \"v4\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is the BCS one, \"application\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Metadata is the BCS metadata: the original name and namespace (which need not be DNS names), labels and annotations.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"instance": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Instance is how many taskgroups run, with instance indexes 0..n-1.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"selector": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"template": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Template is what each taskgroup runs.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.PodTemplateSpec{}.OpenAPIModelName()),
+						},
+					},
+					"updatePolicy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.UpdatePolicy{}.OpenAPIModelName()),
+						},
+					},
+					"restartPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.RestartPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"killPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.KillPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"constraint": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Constraint places taskgroups: every intersection item must hold, and within one item any union datum.",
+							Ref:         ref(v1alpha1.Constraint{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"metadata", "instance", "template"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Constraint{}.OpenAPIModelName(), v1alpha1.KillPolicy{}.OpenAPIModelName(), v1alpha1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.PodTemplateSpec{}.OpenAPIModelName(), v1alpha1.RestartPolicy{}.OpenAPIModelName(), v1alpha1.UpdatePolicy{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ApplicationStatus is what BCS reports of an application, derived from its taskgroups.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is Staging, Deploying, Running, Finish, Error, Operating, RollingUpdate, Unknown or Abnormal.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"subStatus": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"lastStatus": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"instances": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Instances is how many taskgroups exist.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"runningInstances": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunningInstances counts the Running and Restarting taskgroups.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"updateTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UpdateTime is when the status last changed.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"lastUpdateTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastUpdateTime is when the definition was last updated.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the spec generation the status describes.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_CommandHealthCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CommandHealthCheck runs value by sh -c; exit 0 is healthy.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConfigMap(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConfigMap names a BCS configmap and what of it a task gets.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.KeyToPath{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.KeyToPath{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_Constraint(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Constraint is BCS's placement rule.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"intersectionItem": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ConstraintDataItem{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"nodeSelector": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ConstraintDataItem{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConstraintData(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConstraintData is one rule: an operator (UNIQUE, CLUSTER, GROUPBY, LIKE, UNLIKE, MAXPER, EXCLUDE, GREATER, TOLERATION) over an attribute (hostname, InnerIP or an agent setting) with a value of a type (1 scalar, 2 ranges, 3 text, 4 set).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"operate": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"scalar": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.ConstraintScalar{}.OpenAPIModelName()),
+						},
+					},
+					"ranges": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ConstraintRange{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"text": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.ConstraintText{}.OpenAPIModelName()),
+						},
+					},
+					"set": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.ConstraintSet{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"name", "operate"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ConstraintRange{}.OpenAPIModelName(), v1alpha1.ConstraintScalar{}.OpenAPIModelName(), v1alpha1.ConstraintSet{}.OpenAPIModelName(), v1alpha1.ConstraintText{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConstraintDataItem(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConstraintDataItem holds if any of its union data holds.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"unionData": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ConstraintData{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ConstraintData{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConstraintRange(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConstraintRange is [begin, end].",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"begin": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int64",
+						},
+					},
+					"end": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int64",
+						},
+					},
+				},
+				Required: []string{"begin", "end"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConstraintScalar(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConstraintScalar is a number.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"number"},
+							Format:  "double",
+						},
+					},
+				},
+				Required: []string{"value"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConstraintSet(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConstraintSet is a set of strings.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"item": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ConstraintText(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConstraintText is a string (a regular expression for LIKE and UNLIKE).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"value"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_Container(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Container is one task of a taskgroup.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"hostname": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"command": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Command is the program; under the process runtime an image is not run, so command (or args) must name a program on the node.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"args": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"parameters": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Parameters are docker run options, recorded.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.KeyToValue{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is the executor type, e.g. MESOS.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"image": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"imagePullUser": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"imagePullPasswd": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"imagePullPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ImagePullPolicy is Always, IfNotPresent or Never.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"privileged": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"boolean"},
+							Format: "",
+						},
+					},
+					"env": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.EnvVar{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"workingDir": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"ports": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ContainerPort{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"healthChecks": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.HealthCheck{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"resources": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Resources are in BCS units: cpu in cores, memory and storage in MB.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ResourceRequirements{}.OpenAPIModelName()),
+						},
+					},
+					"cpuset": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"boolean"},
+							Format: "",
+						},
+					},
+					"volumes": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.VolumeUnit{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"configmaps": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ConfigMaps are BCS configmaps given to the task as files or env.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ConfigMap{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"secrets": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Secret{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"image"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ConfigMap{}.OpenAPIModelName(), v1alpha1.ContainerPort{}.OpenAPIModelName(), v1alpha1.EnvVar{}.OpenAPIModelName(), v1alpha1.HealthCheck{}.OpenAPIModelName(), v1alpha1.KeyToValue{}.OpenAPIModelName(), v1alpha1.ResourceRequirements{}.OpenAPIModelName(), v1alpha1.Secret{}.OpenAPIModelName(), v1alpha1.VolumeUnit{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ContainerPort(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ContainerPort is one port of a task.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"hostPort": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"containerPort": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"hostIP": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"protocol": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Protocol is TCP, UDP or HTTP.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_EnvVar(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvVar is one environment variable.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_HTTPHealthCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HTTPHealthCheck is healthy on a 2xx or 3xx answer.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"portName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PortName names one of the task's ports (used when port is 0).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"scheme": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"headers": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_HealthCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HealthCheck is one BCS health check of a task. HTTP, TCP and COMMAND run on the node; REMOTE_HTTP and REMOTE_TCP from the control plane.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"delaySeconds": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"gracePeriodSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"intervalSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"timeoutSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"consecutiveFailures": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"command": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.CommandHealthCheck{}.OpenAPIModelName()),
+						},
+					},
+					"http": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.HTTPHealthCheck{}.OpenAPIModelName()),
+						},
+					},
+					"tcp": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.TCPHealthCheck{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"type"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.CommandHealthCheck{}.OpenAPIModelName(), v1alpha1.HTTPHealthCheck{}.OpenAPIModelName(), v1alpha1.TCPHealthCheck{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_KeyToPath(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "KeyToPath is one item of a configmap or secret: a file at keyOrPath (type file) or an environment variable named keyOrPath (type env).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is file or env.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"dataKey": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"dataKeyAlias": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"keyOrPath": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"subPath": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"readOnly": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"boolean"},
+							Format: "",
+						},
+					},
+					"user": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_KeyToValue(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "KeyToValue is one docker parameter.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"key": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+				Required: []string{"key"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_KillPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "KillPolicy is how long a task has to stop before it is killed.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"gracePeriod": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int64",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_NetLimit(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "NetLimit bounds a container's egress.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"egressLimit": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ObjectMeta(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ObjectMeta is BCS's metadata (names as BCS clients know them).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"labels": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"annotations": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"clusterName": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_PodSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodSpec is what one taskgroup runs: each container is a task.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"nodeSelector": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"containers": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Container{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"networkMode": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NetworkMode is HOST, BRIDGE, NONE or USER.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"networkType": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"netLimit": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.NetLimit{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"containers"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Container{}.OpenAPIModelName(), v1alpha1.NetLimit{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_PodTemplateSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodTemplateSpec is the taskgroup template.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.PodSpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.PodSpec{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ResourceList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ResourceList holds decimal strings: cpu in cores, memory and storage in MB.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"cpu": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"memory": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"storage": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ResourceRequirements(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ResourceRequirements are a task's resources in BCS units.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"limits": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.ResourceList{}.OpenAPIModelName()),
+						},
+					},
+					"requests": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.ResourceList{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ResourceList{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_RestartPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RestartPolicy says when a taskgroup is restarted: Never, Always or OnFailure (the default), every interval seconds plus backoff, at most maxtimes; hostRetainTime keeps it on its host that long.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"policy": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"interval": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"backoff": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"maxtimes": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"hostRetainTime": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int64",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_Secret(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Secret names a BCS secret and what of it a task gets.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"secretName": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.KeyToPath{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.KeyToPath{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_TCPHealthCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TCPHealthCheck is healthy when the port accepts a connection.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"portName": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_UpdatePolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "UpdatePolicy paces a rolling update.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"updateDelay": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"maxRetries": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"maxFailovers": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"action": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_Volume(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Volume is where a host path is mounted.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"hostPath": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"mountPath": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"subPath": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"readOnly": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"boolean"},
+							Format: "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_VolumeUnit(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "VolumeUnit is a host path mounted into a task.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"volume": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.Volume{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Volume{}.OpenAPIModelName()},
+	}
+}
+
 func schema_internal_apis_podyard_v1alpha1_RunCommand(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -398,13 +1883,13 @@ func schema_internal_apis_podyard_v1alpha1_RunCommand(ref common.ReferenceCallba
 					"spec": {
 						SchemaProps: spec.SchemaProps{
 							Default: map[string]interface{}{},
-							Ref:     ref(v1alpha1.RunCommandSpec{}.OpenAPIModelName()),
+							Ref:     ref(podyardv1alpha1.RunCommandSpec{}.OpenAPIModelName()),
 						},
 					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Default: map[string]interface{}{},
-							Ref:     ref(v1alpha1.RunCommandStatus{}.OpenAPIModelName()),
+							Ref:     ref(podyardv1alpha1.RunCommandStatus{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -412,7 +1897,7 @@ func schema_internal_apis_podyard_v1alpha1_RunCommand(ref common.ReferenceCallba
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.RunCommandSpec{}.OpenAPIModelName(), v1alpha1.RunCommandStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+			podyardv1alpha1.RunCommandSpec{}.OpenAPIModelName(), podyardv1alpha1.RunCommandStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -449,7 +1934,7 @@ func schema_internal_apis_podyard_v1alpha1_RunCommandList(ref common.ReferenceCa
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref(v1alpha1.RunCommand{}.OpenAPIModelName()),
+										Ref: ref(podyardv1alpha1.RunCommand{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -460,7 +1945,7 @@ func schema_internal_apis_podyard_v1alpha1_RunCommandList(ref common.ReferenceCa
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.RunCommand{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+			podyardv1alpha1.RunCommand{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -504,7 +1989,7 @@ func schema_internal_apis_podyard_v1alpha1_RunCommandSpec(ref common.ReferenceCa
 						SchemaProps: spec.SchemaProps{
 							Description: "User is who the command acts as. The server sets it from the identity that creates the RunCommand; it cannot be chosen.",
 							Default:     map[string]interface{}{},
-							Ref:         ref(v1alpha1.UserInfo{}.OpenAPIModelName()),
+							Ref:         ref(podyardv1alpha1.UserInfo{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -512,7 +1997,7 @@ func schema_internal_apis_podyard_v1alpha1_RunCommandSpec(ref common.ReferenceCa
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.UserInfo{}.OpenAPIModelName()},
+			podyardv1alpha1.UserInfo{}.OpenAPIModelName()},
 	}
 }
 

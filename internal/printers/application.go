@@ -1,0 +1,29 @@
+package printers
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+)
+
+// Applications shows NAME INSTANCES RUNNING STATUS AGE, and the BCS
+// namespace and name and the status message with -o wide.
+func Applications() rest.TableConvertor {
+	return newTable([]metav1.TableColumnDefinition{
+		nameColumn(),
+		{Name: "Instances", Type: "integer", Description: "Taskgroups asked for (spec.instance)"},
+		{Name: "Running", Type: "integer", Description: "Running and Restarting taskgroups"},
+		column("Status", "Staging, Deploying, Running, Finish, Error, Operating, RollingUpdate, Unknown or Abnormal"),
+		ageColumn(),
+		wideColumn("BCS Name", "The application's namespace and name in the BCS API"),
+		wideColumn("Message", "Why the application has its status"),
+	}, func(app *v1alpha1.Application, now time.Time) []any {
+		return []any{app.Name, int64(app.Spec.Instance), int64(app.Status.RunningInstances), orNone(app.Status.Status),
+			age(app.CreationTimestamp, now), fmt.Sprintf("%s/%s", app.Spec.Metadata.Namespace, app.Spec.Metadata.Name),
+			orNone(app.Status.Message)}
+	})
+}
