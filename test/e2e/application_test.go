@@ -192,7 +192,7 @@ func TestApplicationTaskGroups(t *testing.T) {
 			t.Fatalf("create application %s: %v", name, err)
 		}
 		app := typed(t, created)
-		for i := range int(spec.Instance) {
+		for _, i := range application.PlanTaskGroups(app, nil).Create {
 			pod := application.Pod(app, application.PodOptions{Index: i, Cluster: "10001", UnixNano: app.CreationTimestamp.UnixNano() + int64(i)})
 			if _, err := s.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 				t.Fatalf("create taskgroup pod: %v", err)
@@ -200,7 +200,8 @@ func TestApplicationTaskGroups(t *testing.T) {
 		}
 		return app
 	}
-	// derive is one pass of the controller: list the Pods, derive, write the status.
+	// derive is one pass of the controller: list the Pods, check that they
+	// match the plan, derive, write the status.
 	derive := func(app *v1alpha1.Application) v1alpha1.ApplicationStatus {
 		t.Helper()
 		list, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=" + app.Name})
@@ -216,6 +217,9 @@ func TestApplicationTaskGroups(t *testing.T) {
 			t.Fatal(err)
 		}
 		latest := typed(t, current)
+		if plan := application.PlanTaskGroups(latest, pods); len(plan.Create)+len(plan.Delete) > 0 {
+			t.Errorf("taskgroups of %s do not match spec.instance: %+v", app.Name, plan)
+		}
 		latest.Status = application.ApplicationStatus(latest, pods, time.Now())
 		if _, err := apps.UpdateStatus(ctx, untyped(t, latest), metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("update status: %v", err)
