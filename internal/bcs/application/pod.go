@@ -56,10 +56,11 @@ func PodName(app string, index int, unixNano int64) string {
 }
 
 // ContainerName is the container of task i: the BCS name when it is a DNS
-// label, else task-{i}. Names are unique: a repeated one is task-{i} too.
+// label, else task-{i}. Names are unique: a repeated one is task-{i} too,
+// and task-* names are kept for that.
 func ContainerName(containers []v1alpha1.Container, i int) string {
 	n := containers[i].Name
-	if n == "" || len(validation.IsDNS1123Label(n)) > 0 || n == fmt.Sprintf("task-%d", i) {
+	if n == "" || len(validation.IsDNS1123Label(n)) > 0 || strings.HasPrefix(n, "task-") {
 		return fmt.Sprintf("task-%d", i)
 	}
 	for j := 0; j < i; j++ {

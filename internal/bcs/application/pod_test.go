@@ -199,14 +199,16 @@ func TestPodTranslation(t *testing.T) {
 		}},
 		{"container names", func(a *v1alpha1.Application) {
 			c := a.Spec.Template.Spec.Containers[0]
-			a.Spec.Template.Spec.Containers = []v1alpha1.Container{c, c, c}
+			a.Spec.Template.Spec.Containers = []v1alpha1.Container{c, c, c, c, c}
 			a.Spec.Template.Spec.Containers[2].Name = "Bad_Name"
+			a.Spec.Template.Spec.Containers[3].Name = "task-4"
+			a.Spec.Template.Spec.Containers[4].Name = ""
 		}, func(t *testing.T, p *corev1.Pod) {
 			var names []string
 			for _, c := range p.Spec.Containers {
 				names = append(names, c.Name)
 			}
-			if strings.Join(names, ",") != "main,task-1,task-2" {
+			if strings.Join(names, ",") != "main,task-1,task-2,task-3,task-4" {
 				t.Errorf("names %v", names)
 			}
 		}},
