@@ -135,12 +135,29 @@ func ClusterNumber(clusterID string) (string, error) {
 // Route is what a request path asks for, below the prefix.
 type Route struct {
 	Namespace string // BCS namespace, as in the URL
-	Kind      string // "configmap" or "secret"
+	Kind      string // "configmap", "secret" or "application"
 	Name      string // set for paths that end in a name
+	// Sub is what of an application the path names: "taskgroups",
+	// "tasks", "scale" (Instances is then its {n}) or "definition".
+	Sub       string
+	Instances string
 }
 
+// Application sub-routes.
+const (
+	SubTaskGroups = "taskgroups"
+	SubTasks      = "tasks"
+	SubScale      = "scale"
+	SubDefinition = "definition"
+)
+
 // ParsePath reads a request path; ok is false for a path outside the
-// routes the dialect serves.
+// routes the dialect serves:
+//
+//	namespaces/{ns}/{configmaps,secrets,applications}[/{name}]
+//	namespaces/{ns}/applications/{name}/{taskgroups,tasks}
+//	namespaces/{ns}/applications/{name}/scale/{n}
+//	definition/application/{ns}/{name}
 func ParsePath(p string) (Route, bool) {
 	rest := ""
 	for _, prefix := range PathPrefixes {
@@ -150,20 +167,33 @@ func ParsePath(p string) (Route, bool) {
 		}
 	}
 	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
-	if len(parts) < 3 || len(parts) > 4 || parts[0] != "namespaces" || parts[1] == "" {
+	for _, part := range parts {
+		if part == "" {
+			return Route{}, false
+		}
+	}
+	if len(parts) == 4 && parts[0] == "definition" && parts[1] == KindApplication {
+		return Route{Namespace: parts[2], Kind: KindApplication, Name: parts[3], Sub: SubDefinition}, true
+	}
+	if len(parts) < 3 || parts[0] != "namespaces" {
 		return Route{}, false
 	}
-	kinds := map[string]string{"configmaps": KindConfigMap, "secrets": KindSecret}
+	kinds := map[string]string{"configmaps": KindConfigMap, "secrets": KindSecret, "applications": KindApplication}
 	kind, found := kinds[parts[2]]
 	if !found {
 		return Route{}, false
 	}
 	r := Route{Namespace: parts[1], Kind: kind}
-	if len(parts) == 4 {
-		if parts[3] == "" {
-			return Route{}, false
-		}
+	switch {
+	case len(parts) == 3:
+	case len(parts) == 4:
 		r.Name = parts[3]
+	case kind == KindApplication && len(parts) == 5 && (parts[4] == SubTaskGroups || parts[4] == SubTasks):
+		r.Name, r.Sub = parts[3], parts[4]
+	case kind == KindApplication && len(parts) == 6 && parts[4] == SubScale:
+		r.Name, r.Sub, r.Instances = parts[3], SubScale, parts[5]
+	default:
+		return Route{}, false
 	}
 	return r, true
 }

@@ -90,6 +90,17 @@ func TestParsePath(t *testing.T) {
 		{"/v4/scheduler/mesos/namespaces/ns/configmaps/a/b", Route{}, false},
 		{"/v4/scheduler/mesos/cluster/resources", Route{}, false},
 		{"/api/v1/namespaces/ns/configmaps", Route{}, false},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications", Route{Namespace: "defaultGroup", Kind: KindApplication}, true},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test"}, true},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/taskgroups", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubTaskGroups}, true},
+		{"/bcsapi/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/tasks", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubTasks}, true},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale/5", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubScale, Instances: "5"}, true},
+		{"/v4/scheduler/mesos/definition/application/defaultGroup/app-test", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubDefinition}, true},
+		{"/v4/scheduler/mesos/definition/deployment/defaultGroup/app-test", Route{}, false},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale", Route{}, false},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale/", Route{}, false},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/versions", Route{}, false},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/configmaps/a/taskgroups", Route{}, false},
 	} {
 		got, ok := ParsePath(tc.path)
 		if got != tc.want || ok != tc.ok {

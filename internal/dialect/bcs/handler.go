@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -33,13 +34,15 @@ type Config struct {
 // loopback client, impersonating the caller.
 type Handler struct {
 	cfg      Config
+	cluster  string // the cluster number, in taskgroup and task IDs
 	loopback *rest.Config
 	log      *slog.Logger
 }
 
 // NewHandler returns the dialect's handler.
 func NewHandler(cfg Config, loopback *rest.Config, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg, loopback: loopback, log: log}
+	cluster, _ := ClusterNumber(cfg.ClusterID) // checked where the flag is read
+	return &Handler{cfg: cfg, cluster: cluster, loopback: loopback, log: log}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -68,11 +71,25 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *Error {
 		return err
 	}
 	t := Target{Kind: route.Kind, Namespace: route.Namespace, KubeNamespace: kubeNS}
-	kube, cerr := kubernetes.NewForConfig(impersonating(h.loopback, caller))
+	cfg := impersonating(h.loopback, caller)
+	kube, cerr := kubernetes.NewForConfig(cfg)
 	if cerr != nil {
 		return internalError(fmt.Errorf("BCS API client: %w", cerr))
 	}
 	c := objects{kube: kube, target: t}
+	if route.Kind == KindApplication {
+		dyn, cerr := dynamic.NewForConfig(cfg)
+		if cerr != nil {
+			return internalError(fmt.Errorf("BCS API client: %w", cerr))
+		}
+		a := apps{objects: c, dyn: dyn, cluster: h.cluster}
+		data, err := a.serve(r.Context(), r, route, func() ([]byte, *Error) { return readBody(w, r) })
+		if err != nil {
+			return err
+		}
+		write(w, http.StatusOK, Success(data))
+		return nil
+	}
 	switch {
 	case route.Name == "" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
 		body, err := readBody(w, r)
@@ -127,17 +144,26 @@ type objects struct {
 // namespaces exist implicitly). A namespace made for an object that could
 // not be made is deleted again: a failed request leaves nothing behind.
 func (c objects) create(ctx context.Context, obj any) *Error {
+	return c.createWith(ctx, func() error {
+		var err error
+		switch o := obj.(type) {
+		case *corev1.ConfigMap:
+			_, err = c.kube.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *corev1.Secret:
+			_, err = c.kube.CoreV1().Secrets(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		}
+		return err
+	})
+}
+
+// createWith runs create in the target's namespace, made first when there
+// is none and deleted again when create fails.
+func (c objects) createWith(ctx context.Context, create func() error) *Error {
 	made, err := c.ensureNamespace(ctx)
 	if err != nil {
 		return err
 	}
-	var createErr error
-	switch o := obj.(type) {
-	case *corev1.ConfigMap:
-		_, createErr = c.kube.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-	case *corev1.Secret:
-		_, createErr = c.kube.CoreV1().Secrets(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-	}
+	createErr := create()
 	if createErr == nil {
 		return nil
 	}

@@ -15,8 +15,9 @@ import (
 
 // Kinds as BCS bodies spell them.
 const (
-	KindConfigMap = "configmap"
-	KindSecret    = "secret"
+	KindConfigMap   = "configmap"
+	KindSecret      = "secret"
+	KindApplication = "application"
 )
 
 const (

@@ -1,0 +1,244 @@
+package bcs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	"github.com/podyard/podyard/internal/bcs/application"
+)
+
+// applicationsResource is where Applications are served.
+var applicationsResource = v1alpha1.SchemeGroupVersion.WithResource("applications")
+
+// apps serves the application routes of one BCS namespace as the caller:
+// the Application object (bcs.podyard.io) and the Pods of its taskgroups,
+// which the application controller makes. The views are built in
+// applications.go; this only reads and writes.
+type apps struct {
+	objects
+	dyn     dynamic.Interface
+	cluster string
+}
+
+func (a apps) client() dynamic.ResourceInterface {
+	return a.dyn.Resource(applicationsResource).Namespace(a.target.KubeNamespace)
+}
+
+// serve answers the data of a successful request.
+func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func() ([]byte, *Error)) (any, *Error) {
+	switch {
+	case route.Name == "" && r.Method == http.MethodPost:
+		b, err := body()
+		if err != nil {
+			return nil, err
+		}
+		return nil, a.create(ctx, b)
+	case route.Name == "" && r.Method == http.MethodGet:
+		return a.list(ctx)
+	case route.Name != "" && route.Sub == "" && r.Method == http.MethodGet:
+		app, err := a.get(ctx, route.Name)
+		if err != nil {
+			return nil, err
+		}
+		pods, err := a.taskGroupPods(ctx, app)
+		if err != nil {
+			return nil, err
+		}
+		return ToApplicationView(app, a.target.Namespace, a.cluster, TaskGroupIDs(pods)), nil
+	case route.Name != "" && route.Sub == "" && r.Method == http.MethodDelete:
+		return nil, a.delete(ctx, route.Name, r.URL.Query().Get("enforce"))
+	case (route.Sub == SubTaskGroups || route.Sub == SubTasks) && r.Method == http.MethodGet:
+		tgs, err := a.taskGroups(ctx, route.Name)
+		if err != nil || route.Sub == SubTaskGroups {
+			return tgs, err
+		}
+		return Tasks(tgs), nil
+	case route.Sub == SubDefinition && r.Method == http.MethodGet:
+		app, err := a.get(ctx, route.Name)
+		if err != nil {
+			return nil, err
+		}
+		return application.ToDefinition(app.Spec), nil
+	case route.Sub == SubScale && r.Method == http.MethodPut:
+		return nil, a.scale(ctx, route.Name, route.Instances)
+	}
+	return nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeNotFound, Message: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path)}
+}
+
+// create makes the Application (and the namespace on first use); nothing
+// is left when it cannot be made.
+func (a apps) create(ctx context.Context, body []byte) *Error {
+	app, err := ToApplication(a.target, body)
+	if err != nil {
+		return err
+	}
+	u, cerr := toUnstructured(app)
+	if cerr != nil {
+		return internalError(cerr)
+	}
+	return a.createWith(ctx, func() error {
+		_, err := a.client().Create(ctx, u, metav1.CreateOptions{})
+		return err
+	})
+}
+
+// get is the Application of a BCS name; a missing one is 1405202.
+func (a apps) get(ctx context.Context, bcsName string) (*v1alpha1.Application, *Error) {
+	name, err := KubeName(bcsName)
+	if err != nil {
+		return nil, err
+	}
+	u, gerr := a.client().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(gerr) {
+		return nil, Errorf(CodeNotFound, "application %s.%s not exist", a.target.Namespace, bcsName)
+	} else if gerr != nil {
+		return nil, fromAPIError(gerr, KindApplication)
+	}
+	return fromUnstructured(u)
+}
+
+// list is every application of the namespace; none is null, as in BCS.
+func (a apps) list(ctx context.Context) ([]*ApplicationView, *Error) {
+	list, err := a.client().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fromAPIError(err, KindApplication)
+	}
+	if len(list.Items) == 0 {
+		return nil, nil
+	}
+	pods, err := a.kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication})
+	if err != nil {
+		return nil, fromAPIError(err, "taskgroup")
+	}
+	all := podPointers(pods.Items)
+	var out []*ApplicationView
+	for i := range list.Items {
+		app, err := fromUnstructured(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ToApplicationView(app, a.target.Namespace, a.cluster, TaskGroupIDs(OwnedTaskGroups(app, all))))
+	}
+	return out, nil
+}
+
+// taskGroupPods are the Pods of app's taskgroups.
+func (a apps) taskGroupPods(ctx context.Context, app *v1alpha1.Application) ([]*corev1.Pod, *Error) {
+	pods, err := a.kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=" + app.Name})
+	if err != nil {
+		return nil, fromAPIError(err, "taskgroup")
+	}
+	return OwnedTaskGroups(app, podPointers(pods.Items)), nil
+}
+
+// taskGroups are the views of an application's taskgroups (null for none).
+func (a apps) taskGroups(ctx context.Context, bcsName string) ([]*TaskGroupView, *Error) {
+	app, err := a.get(ctx, bcsName)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := a.taskGroupPods(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	var out []*TaskGroupView
+	for _, p := range pods {
+		out = append(out, ToTaskGroupView(app, a.target.Namespace, p))
+	}
+	return out, nil
+}
+
+// delete deletes the Application with background propagation, so the
+// garbage collector deletes its Pods, and then deletes its taskgroup Pods
+// itself: that gives them the grace the request asks for (enforce=1: none;
+// else the kill policy's) and makes the route complete where no garbage
+// collector runs. The Application goes first, so its controller makes no
+// new taskgroups meanwhile.
+func (a apps) delete(ctx context.Context, bcsName, enforce string) *Error {
+	app, err := a.get(ctx, bcsName)
+	if err != nil {
+		return err
+	}
+	background := metav1.DeletePropagationBackground
+	derr := a.client().Delete(ctx, app.Name, metav1.DeleteOptions{
+		PropagationPolicy: &background, Preconditions: &metav1.Preconditions{UID: &app.UID},
+	})
+	if apierrors.IsNotFound(derr) {
+		return Errorf(CodeNotFound, "application %s.%s not exist", a.target.Namespace, bcsName)
+	} else if derr != nil {
+		return fromAPIError(derr, KindApplication)
+	}
+	pods, err := a.taskGroupPods(ctx, app)
+	if err != nil {
+		return err
+	}
+	grace := DeleteGrace(enforce, app)
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil && grace == nil {
+			continue
+		}
+		err := a.kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: grace, Preconditions: &metav1.Preconditions{UID: &p.UID},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fromAPIError(err, "taskgroup")
+		}
+	}
+	return nil
+}
+
+// scale sets spec.instance; the controller adds the next indexes or
+// removes the highest.
+func (a apps) scale(ctx context.Context, bcsName, instances string) *Error {
+	n, err := ParseInstances(instances)
+	if err != nil {
+		return err
+	}
+	app, err := a.get(ctx, bcsName)
+	if err != nil {
+		return err
+	}
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"instance": n}})
+	_, perr := a.client().Patch(ctx, app.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(perr) {
+		return Errorf(CodeNotFound, "application %s.%s not exist", a.target.Namespace, bcsName)
+	} else if perr != nil {
+		return fromAPIError(perr, KindApplication)
+	}
+	return nil
+}
+
+func podPointers(pods []corev1.Pod) []*corev1.Pod {
+	out := make([]*corev1.Pod, len(pods))
+	for i := range pods {
+		out[i] = &pods[i]
+	}
+	return out
+}
+
+func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(app)
+	if err != nil {
+		return nil, fmt.Errorf("application %s: %w", app.Name, err)
+	}
+	return &unstructured.Unstructured{Object: obj}, nil
+}
+
+func fromUnstructured(u *unstructured.Unstructured) (*v1alpha1.Application, *Error) {
+	app := &v1alpha1.Application{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, app); err != nil {
+		return nil, internalError(fmt.Errorf("application %s: %w", u.GetName(), err))
+	}
+	return app, nil
+}
