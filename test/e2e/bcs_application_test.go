@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,6 +55,41 @@ func TestBCSApplications(t *testing.T) {
 		t.Fatal(err)
 	}
 	appsClient := dyn.Resource(applications).Namespace(ns)
+
+	// ensureTaskGroups makes app-test's taskgroup Pods as the application
+	// controller would when there are none (this server may run no such
+	// controller) and returns a func listing the IDs of those it owns.
+	ensureTaskGroups := func(t *testing.T) func() []string {
+		t.Helper()
+		u, err := appsClient.Get(ctx, "app-test", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := typed(t, u)
+		owned := func() []string {
+			pods, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=app-test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for i := range pods.Items {
+				if ref := metav1.GetControllerOf(&pods.Items[i]); ref != nil && ref.UID == app.UID {
+					ids = append(ids, pods.Items[i].Annotations[application.AnnotationTaskGroupID])
+				}
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		if len(owned()) == 0 {
+			for i := 0; i < 2; i++ {
+				p := application.Pod(app, application.PodOptions{Index: i, Cluster: "10001", UnixNano: time.Now().UnixNano()})
+				if _, err := s.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return owned
+	}
 
 	t.Run("bad input", func(t *testing.T) {
 		c.do("POST", base, cluster, `{"apiVersion": "v4", "kind": `).expect(t, "bad JSON", 400, bcs.CodeJSONDecode)
@@ -128,33 +164,7 @@ func TestBCSApplications(t *testing.T) {
 	// The taskgroup routes show the Pods the Application owns, as the
 	// application controller makes them (made here when it did not).
 	t.Run("taskgroups", func(t *testing.T) {
-		u, err := appsClient.Get(ctx, "app-test", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		app := typed(t, u)
-		owned := func() []string {
-			pods, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=app-test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for i := range pods.Items {
-				if ref := metav1.GetControllerOf(&pods.Items[i]); ref != nil && ref.UID == app.UID {
-					ids = append(ids, pods.Items[i].Annotations[application.AnnotationTaskGroupID])
-				}
-			}
-			slices.Sort(ids)
-			return ids
-		}
-		if len(owned()) == 0 {
-			for i := 0; i < 2; i++ {
-				p := application.Pod(app, application.PodOptions{Index: i, Cluster: "10001", UnixNano: time.Now().UnixNano()})
-				if _, err := s.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		owned := ensureTaskGroups(t)
 		var tgs []any
 		waitFor(t, "the taskgroups are the Pods the application owns", func() bool {
 			want := owned()
@@ -207,6 +217,51 @@ func TestBCSApplications(t *testing.T) {
 		c.do("PUT", base+"/app-test/scale/two", cluster, "").expect(t, "scale to two", 400, bcs.CodeBadParameters)
 		c.do("PUT", base+"/app-test/scale/-1", cluster, "").expect(t, "scale to -1", 400, bcs.CodeBadParameters)
 		c.do("PUT", base+"/app-test/scale/2", cluster, "").expect(t, "scale to 2", 200, 0)
+	})
+
+	// Update rebuilds the oldest ?instances= taskgroups from the new
+	// definition (they are deleted; the controller makes their indexes
+	// again); rollback posts a whole definition and rebuilds all.
+	t.Run("update and rollback", func(t *testing.T) {
+		ids := func() []string {
+			tgs, _ := c.do("GET", base+"/app-test/taskgroups", cluster, "").ok(t, "taskgroups").([]any)
+			var out []string
+			for _, tg := range tgs {
+				out = append(out, tg.(map[string]any)["ID"].(string))
+			}
+			return out
+		}
+		before := ids()
+		slices.SortFunc(before, func(a, b string) int { // oldest first: the stamp at the end
+			return strings.Compare(fmt.Sprintf("%020s", a[strings.LastIndex(a, ".")+1:]), fmt.Sprintf("%020s", b[strings.LastIndex(b, ".")+1:]))
+		})
+		if len(before) < 2 {
+			t.Fatalf("taskgroups before update: %v", before)
+		}
+		updated := strings.Replace(seed, "gamesvr:v1.1.1", "gamesvr:v2", 1)
+		c.do("PUT", base+"?instances=9", cluster, updated).expect(t, "update of more taskgroups than defined", 400, bcs.CodeBadParameters)
+		c.do("PUT", base+"?instances=1&args=resource", cluster, updated).expect(t, "args=resource changing the image", 400, bcs.CodeParameter)
+		c.do("PUT", base+"?instances=1", cluster, strings.Replace(updated, `"name": "app-test"`, `"name": "app-none"`, 1)).expect(t, "update of an unknown application", 404, bcs.CodeNotFound)
+		if out := s.Kubectl("get", "app", "app-test", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"); out != "dockerhub:8443/bcs/game/gamesvr:v1.1.1" {
+			t.Errorf("image after refused updates: %q", out)
+		}
+		c.do("PUT", base+"?instances=1", cluster, updated).expect(t, "update", 200, 0)
+		if out := s.Kubectl("get", "app", "app-test", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.instance}"); out != "dockerhub:8443/bcs/game/gamesvr:v2 2" {
+			t.Errorf("after update: %q", out)
+		}
+		waitFor(t, "the oldest taskgroup is gone, the newer stays", func() bool {
+			now := ids()
+			return !slices.Contains(now, before[0]) && slices.Contains(now, before[1])
+		})
+		c.do("PUT", base+"/rollback", cluster, seed).expect(t, "rollback", 200, 0)
+		if out := s.Kubectl("get", "app", "app-test", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"); out != "dockerhub:8443/bcs/game/gamesvr:v1.1.1" {
+			t.Errorf("image after rollback: %q", out)
+		}
+		waitFor(t, "every taskgroup before the rollback is gone", func() bool {
+			now := ids()
+			return !slices.Contains(now, before[1])
+		})
+		ensureTaskGroups(t) // for delete
 	})
 
 	t.Run("a BCS name that is not a Kubernetes name", func(t *testing.T) {

@@ -498,3 +498,83 @@ func DeleteGrace(enforce string, app *v1alpha1.Application) *int64 {
 	}
 	return nil
 }
+
+// Updated is current with the definition posted to PUT update or rollback
+// (read by ToApplication for the same target): its spec replaced, except
+// spec.instance, which stays (BCS resets a changed one silently; scale
+// changes it). With resourcesOnly (args=resource) nothing but the tasks'
+// resources may change.
+func Updated(current, posted *v1alpha1.Application, resourcesOnly bool) (*v1alpha1.Application, *Error) {
+	if posted.Name != current.Name || posted.Spec.Metadata.Name != current.Spec.Metadata.Name {
+		return nil, Errorf(CodeRequestData, "application %s is not %s", posted.Spec.Metadata.Name, current.Spec.Metadata.Name)
+	}
+	spec := *posted.Spec.DeepCopy()
+	spec.Instance = current.Spec.Instance
+	if resourcesOnly && !equalButResources(current.Spec, spec) {
+		return nil, Errorf(CodeParameter, "there is some error in the parameters: with args=resource only the containers' resources may change")
+	}
+	out := current.DeepCopy()
+	out.Spec = spec
+	return out, nil
+}
+
+func equalButResources(a, b v1alpha1.ApplicationSpec) bool {
+	strip := func(s v1alpha1.ApplicationSpec) string {
+		s = *s.DeepCopy()
+		for i := range s.Template.Spec.Containers {
+			s.Template.Spec.Containers[i].Resources = v1alpha1.ResourceRequirements{}
+		}
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	return strip(a) == strip(b)
+}
+
+// ParseUpdateInstances reads ?instances= of an update: how many taskgroups,
+// oldest first, are rebuilt from the new definition (0 means all, as in
+// BCS); more than the application defines is refused.
+func ParseUpdateInstances(s string, define int32) (int, *Error) {
+	n, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return 0, Errorf(CodeBadParameters, "instances must be specified as a number of 0 or more, not %q", s)
+	}
+	if int64(n) > int64(define) {
+		return 0, Errorf(CodeBadParameters, "update instances num is more than version.Instances (%d > %d)", n, define)
+	}
+	return int(n), nil
+}
+
+// OldestTaskGroups are the n oldest of pods by the stamp in their taskgroup
+// IDs (all of them for n 0 or more than there are), skipping those being
+// deleted: what an update rebuilds.
+func OldestTaskGroups(pods []*corev1.Pod, n int) []*corev1.Pod {
+	type stamped struct {
+		pod  *corev1.Pod
+		nano int64
+	}
+	var live []stamped
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		ref, _ := application.ParseTaskGroupID(p.Annotations[application.AnnotationTaskGroupID])
+		live = append(live, stamped{p, ref.UnixNano})
+	}
+	slices.SortStableFunc(live, func(a, b stamped) int {
+		switch {
+		case a.nano < b.nano:
+			return -1
+		case a.nano > b.nano:
+			return 1
+		}
+		return 0
+	})
+	if n <= 0 || n > len(live) {
+		n = len(live)
+	}
+	out := make([]*corev1.Pod, 0, n)
+	for _, s := range live[:n] {
+		out = append(out, s.pod)
+	}
+	return out
+}

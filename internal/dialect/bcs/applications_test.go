@@ -264,3 +264,78 @@ func TestOwnedTaskGroups(t *testing.T) {
 		t.Errorf("ids %v", ids)
 	}
 }
+
+func TestUpdated(t *testing.T) {
+	current := seedApp(t)
+	current.Spec.Instance = 3 // scaled since
+	post := func(from, to string) *v1alpha1.Application {
+		t.Helper()
+		app, err := ToApplication(target(t, KindApplication, "defaultGroup"), []byte(strings.Replace(seedApplication(t), from, to, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+	for _, tc := range []struct {
+		name          string
+		posted        *v1alpha1.Application
+		resourcesOnly bool
+		code          int
+		check         func(t *testing.T, app *v1alpha1.Application)
+	}{
+		{"a new image; the instance count stays", post("v1.1.1", "v1.1.2"), false, 0, func(t *testing.T, app *v1alpha1.Application) {
+			if app.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v1.1.2" || app.Spec.Instance != 3 || app.UID != current.UID || app.Status.Status != "Running" {
+				t.Errorf("updated %+v", app)
+			}
+		}},
+		{"only resources with args=resource", post(`"cpu": "2"`, `"cpu": "3"`), true, 0, func(t *testing.T, app *v1alpha1.Application) {
+			if r := app.Spec.Template.Spec.Containers[0].Resources; r.Limits.CPU != "3" || r.Requests.CPU != "3" {
+				t.Errorf("resources %+v", r)
+			}
+		}},
+		{"more than resources with args=resource", post("v1.1.1", "v1.1.2"), true, CodeParameter, nil},
+		{"another application", post(`"name": "app-test"`, `"name": "app-other"`), false, CodeRequestData, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Updated(current, tc.posted, tc.resourcesOnly)
+			if tc.code != 0 {
+				if err == nil || err.Code != tc.code || err.Status != 400 {
+					t.Fatalf("got %v, want code %d", err, tc.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, got)
+		})
+	}
+	if current.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v1.1.1" {
+		t.Error("Updated changed its input")
+	}
+}
+
+func TestParseUpdateInstancesAndOldest(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want int
+		ok   bool
+	}{{"0", 0, true}, {"2", 2, true}, {"3", 3, true}, {"4", 0, false}, {"", 0, false}, {"-1", 0, false}, {"x", 0, false}} {
+		n, err := ParseUpdateInstances(tc.s, 3)
+		if (err == nil) != tc.ok || n != tc.want || err != nil && (err.Code != CodeBadParameters || err.Status != 400) {
+			t.Errorf("ParseUpdateInstances(%q, 3) = %d, %v", tc.s, n, err)
+		}
+	}
+	app := seedApp(t)
+	newest := taskgroupPod(app, 0, 300)
+	oldest := taskgroupPod(app, 2, 100)
+	middle := taskgroupPod(app, 1, 200)
+	deleting := taskgroupPod(app, 3, 50)
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	pods := []*corev1.Pod{newest, deleting, oldest, middle}
+	for n, want := range map[int][]*corev1.Pod{1: {oldest}, 2: {oldest, middle}, 0: {oldest, middle, newest}, 5: {oldest, middle, newest}} {
+		if got := OldestTaskGroups(pods, n); !reflect.DeepEqual(got, want) {
+			t.Errorf("oldest %d: %v", n, TaskGroupIDs(got))
+		}
+	}
+}

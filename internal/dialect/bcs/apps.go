@@ -72,6 +72,19 @@ func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func
 		return application.ToDefinition(app.Spec), nil
 	case route.Sub == SubScale && r.Method == http.MethodPut:
 		return nil, a.scale(ctx, route.Name, route.Instances)
+	case route.Name == "" && r.Method == http.MethodPut:
+		b, err := body()
+		if err != nil {
+			return nil, err
+		}
+		q := r.URL.Query()
+		return nil, a.update(ctx, b, q.Get("instances"), q.Get("args") == "resource", false)
+	case route.Name == "rollback" && route.Sub == "" && r.Method == http.MethodPut:
+		b, err := body()
+		if err != nil {
+			return nil, err
+		}
+		return nil, a.update(ctx, b, "", false, true)
 	}
 	return nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeNotFound, Message: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path)}
 }
@@ -215,6 +228,68 @@ func (a apps) scale(ctx context.Context, bcsName, instances string) *Error {
 		return Errorf(CodeNotFound, "application %s.%s not exist", a.target.Namespace, bcsName)
 	} else if perr != nil {
 		return fromAPIError(perr, KindApplication)
+	}
+	return nil
+}
+
+// update replaces the definition of the application the body names
+// (spec.instance stays) and deletes the taskgroups to rebuild, oldest
+// first: ?instances= of them for an update (0: all), all for a rollback
+// (BCS's rollback is an update of every taskgroup to the posted
+// definition), none for args=resource. The application controller makes
+// the missing indexes again from the new definition, with new IDs. BCS
+// killed them and rebuilt them one by one, updateDelay apart; here they
+// go at once, with the kill policy's grace. With args=resource only the
+// resources may change and running taskgroups keep theirs (a Pod's
+// resources do not change in place): new taskgroups get the new ones.
+func (a apps) update(ctx context.Context, body []byte, instances string, resourcesOnly, rollback bool) *Error {
+	posted, err := ToApplication(a.target, body)
+	if err != nil {
+		return err
+	}
+	var current *v1alpha1.Application
+	n := 0 // taskgroups to rebuild; 0: all
+	for attempt := 0; ; attempt++ {
+		if current, err = a.get(ctx, posted.Spec.Metadata.Name); err != nil {
+			return err
+		}
+		if !rollback && !resourcesOnly { // checked before anything changes
+			if n, err = ParseUpdateInstances(instances, current.Spec.Instance); err != nil {
+				return err
+			}
+		}
+		updated, err := Updated(current, posted, resourcesOnly)
+		if err != nil {
+			return err
+		}
+		u, cerr := toUnstructured(updated)
+		if cerr != nil {
+			return internalError(cerr)
+		}
+		_, uerr := a.client().Update(ctx, u, metav1.UpdateOptions{})
+		if uerr == nil {
+			current = updated
+			break
+		}
+		if !apierrors.IsConflict(uerr) || attempt == 2 {
+			return fromAPIError(uerr, KindApplication)
+		}
+	}
+	if resourcesOnly {
+		return nil
+	}
+	pods, err := a.taskGroupPods(ctx, current)
+	if err != nil {
+		return err
+	}
+	grace := DeleteGrace("0", current)
+	for _, p := range OldestTaskGroups(pods, n) {
+		err := a.kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: grace, Preconditions: &metav1.Preconditions{UID: &p.UID},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fromAPIError(err, "taskgroup")
+		}
 	}
 	return nil
 }

@@ -115,8 +115,49 @@ func TestApplicationRoutes(t *testing.T) {
 	if _, err := a.call(t, "PUT", base+"/none/scale/1", ""); err == nil || err.Code != CodeNotFound {
 		t.Errorf("scale of a missing application: %v", err)
 	}
-	if _, err := a.call(t, "PUT", base, seed); err == nil || err.Status != 405 {
-		t.Errorf("update (not served): %v", err)
+
+	// Update: the new definition, the oldest ?instances= taskgroups deleted
+	// for the controller to make again; rollback: all of them.
+	if _, err := a.call(t, "PUT", base+"?instances=6", seed); err == nil || err.Code != CodeBadParameters {
+		t.Errorf("update of more than there are: %v", err)
+	}
+	if _, err := a.call(t, "PUT", base+"?instances=1", strings.Replace(seed, `"name": "app-test"`, `"name": "none"`, 1)); err == nil || err.Code != CodeNotFound {
+		t.Errorf("update of a missing application: %v", err)
+	}
+	if _, err := a.call(t, "PUT", base+"?instances=1&args=resource", strings.Replace(seed, "v1.1.1", "v2", 1)); err == nil || err.Code != CodeParameter {
+		t.Errorf("args=resource changing the image: %v", err)
+	}
+	if _, err := a.call(t, "PUT", base+"?instances=1&args=resource", strings.Replace(seed, `"cpu": "2"`, `"cpu": "3"`, 1)); err != nil {
+		t.Fatal(err)
+	}
+	podCount := func() int {
+		pods, _ := kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{})
+		return len(pods.Items)
+	}
+	if app, _ := a.get(ctx, "app-test"); app.Spec.Template.Spec.Containers[0].Resources.Limits.CPU != "3" || podCount() != 2 {
+		t.Errorf("after args=resource: %+v, %d pods", app.Spec.Template.Spec.Containers[0].Resources, podCount())
+	}
+	if _, err := a.call(t, "PUT", base+"?instances=1", strings.Replace(seed, "v1.1.1", "v2", 1)); err != nil {
+		t.Fatal(err)
+	}
+	app, _ = a.get(ctx, "app-test")
+	if app.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v2" || app.Spec.Instance != 5 {
+		t.Errorf("after update: instance %d image %s", app.Spec.Instance, app.Spec.Template.Spec.Containers[0].Image)
+	}
+	if _, err := kube.CoreV1().Pods(a.target.KubeNamespace).Get(ctx, "app-test-0-100", metav1.GetOptions{}); !apierrors.IsNotFound(err) || podCount() != 1 {
+		t.Errorf("the oldest taskgroup after update: %v, %d pods", err, podCount())
+	}
+	if _, err := a.call(t, "PUT", base+"/rollback", seed); err != nil {
+		t.Fatal(err)
+	}
+	if app, _ := a.get(ctx, "app-test"); app.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v1.1.1" || podCount() != 0 {
+		t.Errorf("after rollback: image %s, %d pods", app.Spec.Template.Spec.Containers[0].Image, podCount())
+	}
+	for i := 0; i < 2; i++ { // as the controller makes them again
+		p := taskgroupPod(app, i, int64(200+i))
+		if _, err := kube.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	var graces []int64
