@@ -1,13 +1,16 @@
 // Package bcs is the BCS v4 scheduler dialect (the Mesos scheduler API of
 // Tencent's BlueKing Container Service) on Podyard's HTTPS port, under both
 // /bcsapi/v4/scheduler/mesos/ and /v4/scheduler/mesos/. It translates: BCS
-// configmaps and secrets are core/v1 ConfigMaps and Secrets, made through
-// the loopback client as the caller, so authorization and admission apply
-// as if the caller had made them. It holds no state.
+// configmaps and secrets are core/v1 ConfigMaps and Secrets, applications
+// are bcs.podyard.io Applications whose taskgroups are the Pods they
+// control; all made and read through the loopback client as the caller, so
+// authorization and admission apply as if the caller had made them. It
+// holds no state.
 //
-// This file and names.go, objects.go are the contract's pure part: routes,
-// the envelope and its codes, the cluster header, BCS names as Kubernetes
-// names and the objects' translation. handler.go does the I/O.
+// This file and names.go, objects.go, applications.go are the contract's
+// pure part: routes, the envelope and its codes, the cluster header, BCS
+// names as Kubernetes names, the objects' translation and the application,
+// taskgroup and task views. handler.go and apps.go do the I/O.
 //
 // Every answer is the BCS envelope {"result","code","message","data"},
 // result == (code == 0). The original answered almost everything with
