@@ -289,9 +289,10 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 	backend.Transport.CertFile, backend.Transport.KeyFile, backend.Transport.TrustedCAFile = tls.CertFile, tls.KeyFile, tls.TrustedCAFile
 	etcdOptions := genericoptions.NewEtcdOptions(backend)
 	etcdOptions.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
-	// There is no garbage collector yet: with this on, propagationPolicy
-	// Foreground or Orphan would add finalizers nothing ever removes.
-	etcdOptions.EnableGarbageCollection = false
+	// Deletion honours propagationPolicy: Foreground and Orphan add the
+	// finalizers the garbage collector (internal/controller/garbagecollector)
+	// acts on and removes.
+	etcdOptions.EnableGarbageCollection = true
 	resources := serverstorage.NewResourceConfig()
 	resources.EnableVersions(groups...)
 	factory := serverstorage.NewDefaultStorageFactory(

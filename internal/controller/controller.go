@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/podyard/podyard/internal/controller/garbagecollector"
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
 	runcommandcontroller "github.com/podyard/podyard/internal/controller/runcommand"
@@ -55,6 +56,10 @@ func ControlPlane(c Config) StartFunc {
 			return fmt.Errorf("controllers: %w", err)
 		}
 		factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
+		// Kubernetes' garbage collector, on informers of its own.
+		if err := garbagecollector.Start(ctx, cfg); err != nil {
+			return fmt.Errorf("controllers: %w", err)
+		}
 		namespaces := namespace.New(client, dyn, factory, c.SystemNamespaces, log)
 		accounts := serviceaccount.New(client, factory, log)
 		var sched *scheduler.Scheduler
