@@ -16,6 +16,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apiserver"
 	"github.com/podyard/podyard/internal/controller"
+	applicationcontroller "github.com/podyard/podyard/internal/controller/application"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
 	runcommandcontroller "github.com/podyard/podyard/internal/controller/runcommand"
 	"github.com/podyard/podyard/internal/dialect/arm"
@@ -129,7 +130,8 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 	if err := rc.check(); err != nil {
 		return apiserver.Options{}, err
 	}
-	if _, err := bcs.ClusterNumber(f.bcsClusterID); err != nil {
+	clusterNumber, err := bcs.ClusterNumber(f.bcsClusterID)
+	if err != nil {
 		return apiserver.Options{}, fmt.Errorf("--bcs-cluster-id: %w", err)
 	}
 	pod, err := rc.podSettings()
@@ -140,7 +142,10 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 		SystemNamespaces: apiserver.ImmortalNamespaces,
 		EvictionTimeout:  f.evictionTimeout,
 		NoScheduler:      !f.scheduler,
-		Log:              log,
+		Application: &applicationcontroller.Options{
+			Cluster: clusterNumber, ConfigMapName: bcsKubeName, SecretName: bcsKubeName,
+		},
+		Log: log,
 	}
 	if !rc.disabled {
 		controllers.RunCommand = &controller.RunCommandConfig{
@@ -173,6 +178,15 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 			},
 		},
 	}, nil
+}
+
+// bcsKubeName is the core/v1 name of a BCS configmap or secret name (the
+// name itself when the BCS dialect would refuse it).
+func bcsKubeName(name string) string {
+	if k, e := bcs.KubeName(name); e == nil {
+		return k
+	}
+	return name
 }
 
 // announce prints where the server is, and where its dialects are.

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	applicationcontroller "github.com/podyard/podyard/internal/controller/application"
 	"github.com/podyard/podyard/internal/controller/garbagecollector"
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
@@ -31,7 +32,9 @@ type Config struct {
 	NoScheduler      bool          // pods stay unbound until bound through pods/binding
 	// RunCommand runs podyard.io RunCommands; nil leaves them alone.
 	RunCommand *RunCommandConfig
-	Log        *slog.Logger
+	// Application runs BCS Applications (bcs.podyard.io); nil leaves them alone.
+	Application *applicationcontroller.Options
+	Log         *slog.Logger
 }
 
 // RunCommandConfig configures the run-command controller.
@@ -41,7 +44,8 @@ type RunCommandConfig struct {
 }
 
 // ControlPlane starts the control plane's controllers: namespace
-// lifecycle, default service accounts, the scheduler and node lifecycle.
+// lifecycle, default service accounts, the scheduler, node lifecycle, run
+// commands and BCS applications.
 func ControlPlane(c Config) StartFunc {
 	log := c.Log
 	return func(ctx context.Context, cfg *rest.Config) error {
@@ -80,6 +84,14 @@ func ControlPlane(c Config) StartFunc {
 			}
 			commands = runcommandcontroller.New(client, rcClient, factory, rc.Timeouts, rc.Pod, log)
 		}
+		var apps *applicationcontroller.Controller
+		if c.Application != nil {
+			appClients, err := applicationcontroller.NewClients(cfg)
+			if err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
+			apps = applicationcontroller.New(client, appClients, factory, *c.Application, log)
+		}
 		factory.Start(ctx.Done())
 		go namespaces.Run(ctx, 2)
 		go accounts.Run(ctx, 2)
@@ -89,6 +101,9 @@ func ControlPlane(c Config) StartFunc {
 		go nodes.Run(ctx)
 		if commands != nil {
 			go commands.Run(ctx, 4)
+		}
+		if apps != nil {
+			go apps.Run(ctx, 4)
 		}
 		return nil
 	}

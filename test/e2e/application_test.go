@@ -3,18 +3,21 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
@@ -75,7 +78,9 @@ func TestApplicationAPI(t *testing.T) {
 	if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME INSTANCES RUNNING STATUS AGE" {
 		t.Fatalf("kubectl get applications:\n%s", out)
 	}
-	if f := strings.Fields(lines[1]); f[0] != "app-test" || f[1] != "2" || f[2] != "0" || f[3] != "Staging" {
+	// The status is the application controller's from now on (this
+	// server has no node, so it is never Running).
+	if f := strings.Fields(lines[1]); f[0] != "app-test" || f[1] != "2" || f[2] != "0" || f[3] == "<none>" {
 		t.Errorf("kubectl get applications row: %q", lines[1])
 	}
 	if wide := s.Kubectl("get", "app", "app-test", "-n", ns, "-o", "wide"); !strings.Contains(wide, "defaultGroup/app-test") {
@@ -99,7 +104,7 @@ func TestApplicationAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := typed(t, got)
-	if app.Spec.Instance != 3 || app.Generation != 2 || app.Spec.Metadata.Namespace != "defaultGroup" || app.Status.Status != "Staging" {
+	if app.Spec.Instance != 3 || app.Generation != 2 || app.Spec.Metadata.Namespace != "defaultGroup" || app.Status.Status == "" {
 		t.Errorf("after apply: instance %d generation %d BCS namespace %q status %q", app.Spec.Instance, app.Generation, app.Spec.Metadata.Namespace, app.Status.Status)
 	}
 	if len(app.ManagedFields) == 0 || app.ManagedFields[0].Manager != "kubectl" || app.ManagedFields[0].Operation != metav1.ManagedFieldsOperationApply {
@@ -109,29 +114,45 @@ func TestApplicationAPI(t *testing.T) {
 		t.Errorf("stored container %+v", c)
 	}
 
-	// The status subresource writes the status only; the object, the spec only.
-	status := app.DeepCopy()
-	status.Status = v1alpha1.ApplicationStatus{Status: "Running", Message: "application is running", Instances: 3, RunningInstances: 3}
-	status.Spec.Instance = 9
-	if _, err := apps.UpdateStatus(ctx, untyped(t, status), metav1.UpdateOptions{}); err != nil {
+	// The status subresource writes the status only; the object, the spec
+	// only. The controller writes the status too: a conflict reads again.
+	var written *v1alpha1.Application
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got, err := apps.Get(ctx, "app-test", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		status := typed(t, got)
+		status.Status = v1alpha1.ApplicationStatus{Status: "Running", Message: "application is running", Instances: 3, RunningInstances: 3}
+		status.Spec.Instance = 9
+		out, err := apps.UpdateStatus(ctx, untyped(t, status), metav1.UpdateOptions{})
+		if err == nil {
+			written = typed(t, out)
+		}
+		return err
+	}); err != nil {
 		t.Fatalf("update status: %v", err)
 	}
-	out = s.Kubectl("get", "applications", "-n", ns, "--no-headers")
-	if f := strings.Fields(out); len(f) < 4 || f[1] != "3" || f[2] != "3" || f[3] != "Running" {
-		t.Errorf("after the status update: %q", out)
+	if written.Spec.Instance != 3 || written.Status.Status != "Running" || written.Status.RunningInstances != 3 {
+		t.Errorf("after the status update: instance %d status %+v", written.Spec.Instance, written.Status)
 	}
-	got, err = apps.Get(ctx, "app-test", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := typed(t, got)
-	spec.Spec.Instance, spec.Status = 1, v1alpha1.ApplicationStatus{Status: "Error"}
-	updated, err := apps.Update(ctx, untyped(t, spec), metav1.UpdateOptions{})
-	if err != nil {
+	var updated *unstructured.Unstructured
+	var before v1alpha1.ApplicationStatus
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got, err := apps.Get(ctx, "app-test", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		spec := typed(t, got)
+		before = spec.Status
+		spec.Spec.Instance, spec.Status = 1, v1alpha1.ApplicationStatus{Status: "Error"}
+		updated, err = apps.Update(ctx, untyped(t, spec), metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatalf("update: %v", err)
 	}
-	if a := typed(t, updated); a.Spec.Instance != 1 || a.Status.Status != "Running" {
-		t.Errorf("update: instance %d status %q", a.Spec.Instance, a.Status.Status)
+	if a := typed(t, updated); a.Spec.Instance != 1 || a.Status.Status != before.Status {
+		t.Errorf("update: instance %d status %q, want %q", a.Spec.Instance, a.Status.Status, before.Status)
 	}
 
 	// What BCS refuses is refused, with the field.
@@ -141,9 +162,16 @@ func TestApplicationAPI(t *testing.T) {
 		t.Errorf("bad restart policy: %v %s", err, errOut)
 	}
 	// The BCS name is the application's identity.
-	renamed := typed(t, updated)
-	renamed.Spec.Metadata.Name = "other"
-	_, err = apps.Update(ctx, untyped(t, renamed), metav1.UpdateOptions{})
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got, err := apps.Get(ctx, "app-test", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		renamed := typed(t, got)
+		renamed.Spec.Metadata.Name = "other"
+		_, err = apps.Update(ctx, untyped(t, renamed), metav1.UpdateOptions{})
+		return err
+	})
 	wantStatus(t, "rename", err, 422, "the BCS name cannot change")
 
 	s.Kubectl("delete", "app", "app-test", "-n", ns)
@@ -171,10 +199,10 @@ func untyped(t *testing.T, app *v1alpha1.Application) *unstructured.Unstructured
 	return &unstructured.Unstructured{Object: m}
 }
 
-// TestApplicationTaskGroups plays the application controller's part with the
-// pure translations: each taskgroup's Pod made by application.Pod runs on the
-// node, and the BCS statuses derived from the Pods are what BCS would show,
-// including a task whose image cannot run without a command.
+// TestApplicationTaskGroups: the application controller keeps one Pod per
+// taskgroup, as spec.instance says, and writes the BCS status: Running
+// with every instance up, scaled down highest index first until no
+// process is left, and Abnormal with the reason when a task cannot run.
 func TestApplicationTaskGroups(t *testing.T) {
 	s, _ := SharedCluster(t)
 	ns := s.Namespace(t)
@@ -184,72 +212,121 @@ func TestApplicationTaskGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	apps := client.Resource(applications).Namespace(ns)
-
-	create := func(name string, spec v1alpha1.ApplicationSpec) *v1alpha1.Application {
+	get := func(name string) *v1alpha1.Application {
 		t.Helper()
-		created, err := apps.Create(ctx, untyped(t, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}), metav1.CreateOptions{})
+		got, err := apps.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatalf("create application %s: %v", name, err)
+			t.Fatalf("get application %s: %v", name, err)
 		}
-		app := typed(t, created)
-		for _, i := range application.PlanTaskGroups(app, nil).Create {
-			pod := application.Pod(app, application.PodOptions{Index: i, Cluster: "10001", UnixNano: app.CreationTimestamp.UnixNano() + int64(i)})
-			if _, err := s.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("create taskgroup pod: %v", err)
-			}
-		}
-		return app
+		return typed(t, got)
 	}
-	// derive is one pass of the controller: list the Pods, check that they
-	// match the plan, derive, write the status.
-	derive := func(app *v1alpha1.Application) v1alpha1.ApplicationStatus {
+	podsOf := func(name string) []corev1.Pod {
 		t.Helper()
-		list, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=" + app.Name})
+		list, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=" + name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pods []*corev1.Pod
-		for i := range list.Items {
-			pods = append(pods, &list.Items[i])
-		}
-		current, err := apps.Get(ctx, app.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		latest := typed(t, current)
-		if plan := application.PlanTaskGroups(latest, pods); len(plan.Create)+len(plan.Delete) > 0 {
-			t.Errorf("taskgroups of %s do not match spec.instance: %+v", app.Name, plan)
-		}
-		latest.Status = application.ApplicationStatus(latest, pods, time.Now())
-		if _, err := apps.UpdateStatus(ctx, untyped(t, latest), metav1.UpdateOptions{}); err != nil {
-			t.Fatalf("update status: %v", err)
-		}
-		return latest.Status
+		return list.Items
 	}
 
-	spec, err := application.Parse([]byte(`{"apiVersion":"v4","kind":"application","metadata":{"name":"sleeper","namespace":"defaultGroup"},
+	// kubectl applies the application; the controller does the rest.
+	marker := "PODYARD_E2E_APP=" + ns
+	spec, err := application.Parse([]byte(`{"apiVersion":"v4","kind":"application","metadata":{"name":"sleeper","namespace":"defaultGroup","labels":{"team":"games"}},
 		"restartPolicy":{"policy":"Always"},"killPolicy":{"gracePeriod":2},
-		"spec":{"instance":2,"template":{"spec":{"containers":[
-			{"image":"busybox","command":"sleep","args":["3600"],"resources":{"limits":{"cpu":"0.05","memory":"16"}}}]}}}}`))
+		"spec":{"instance":3,"template":{"metadata":{"annotations":{"note":"kept"}},"spec":{"containers":[
+			{"name":"main","image":"busybox","command":"sh","args":["-c","echo hello from $BCS_TASK; exec sleep 3600"],
+			 "env":[{"name":"BCS_TASK","value":"sleeper"},{"name":"PODYARD_E2E_APP","value":"` + ns + `"}],
+			 "resources":{"limits":{"cpu":"0.05","memory":"16"}}}]}}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sleeper := create("sleeper", spec)
-	var status v1alpha1.ApplicationStatus
-	waitFor(t, "application sleeper Running", func() bool {
-		status = derive(sleeper)
-		return status.Status == "Running"
+	manifest, err := json.Marshal(untyped(t, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: "sleeper"}, Spec: spec}).Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := s.KubectlResult(string(manifest), "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("kubectl apply: %v %s", err, errOut)
+	}
+	var sleeper *v1alpha1.Application
+	waitFor(t, "application sleeper Running with 3 instances", func() bool {
+		sleeper = get("sleeper")
+		return sleeper.Status.Status == v1alpha1.StatusRunning && sleeper.Status.RunningInstances == 3
 	})
-	if status.RunningInstances != 2 || status.Instances != 2 || status.Message != "application is running" || status.LastStatus == "" {
-		t.Errorf("sleeper status %+v", status)
+	if st := sleeper.Status; st.Instances != 3 || st.Message != "application is running" || st.LastStatus == "" || st.UpdateTime == nil || st.ObservedGeneration != sleeper.Generation {
+		t.Errorf("sleeper status %+v", st)
 	}
-	out := s.Kubectl("get", "pods", "-n", ns, "-l", application.LabelApplication+"=sleeper", "-o", "custom-columns=NAME:.metadata.name,INSTANCE:.metadata.labels.bcs\\.podyard\\.io/instance,STATUS:.status.phase,OWNER:.metadata.ownerReferences[0].kind", "--no-headers")
-	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(out, "Application") || !strings.Contains(out, "Running") {
-		t.Errorf("kubectl get pods of the application:\n%s", out)
-	}
-	if got := s.Kubectl("get", "app", "sleeper", "-n", ns, "--no-headers"); !strings.HasPrefix(strings.Join(strings.Fields(got), " "), "sleeper 2 2 Running") {
+	if got := s.Kubectl("get", "app", "sleeper", "-n", ns, "--no-headers"); !strings.HasPrefix(strings.Join(strings.Fields(got), " "), "sleeper 3 3 Running") {
 		t.Errorf("kubectl get app: %q", got)
 	}
+	pods := podsOf("sleeper")
+	if len(pods) != 3 {
+		t.Fatalf("sleeper has %d pods, want 3", len(pods))
+	}
+	seen := map[int]bool{}
+	for i := range pods {
+		p := &pods[i]
+		index, ok := application.InstanceIndex(p)
+		if !ok || seen[index] || index > 2 {
+			t.Errorf("pod %s: instance label %q", p.Name, p.Labels[application.LabelInstance])
+			continue
+		}
+		seen[index] = true
+		if ref := metav1.GetControllerOf(p); ref == nil || ref.UID != sleeper.UID || ref.Kind != "Application" {
+			t.Errorf("pod %s owner %+v", p.Name, p.OwnerReferences)
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			t.Errorf("pod %s phase %s", p.Name, p.Status.Phase)
+		}
+		ref, err := application.ParseTaskGroupID(p.Annotations[application.AnnotationTaskGroupID])
+		if err != nil || ref.Index != index || ref.App != "sleeper" || ref.Namespace != "defaultGroup" || ref.Cluster != "10001" {
+			t.Errorf("pod %s taskgroup id %q: %+v %v", p.Name, p.Annotations[application.AnnotationTaskGroupID], ref, err)
+		}
+		want := application.Pod(sleeper, application.PodOptions{Index: index, Cluster: ref.Cluster, UnixNano: ref.UnixNano})
+		if p.Name != want.Name || !equality.Semantic.DeepEqual(p.Labels, want.Labels) || p.Annotations["note"] != "kept" ||
+			p.Labels["team"] != "games" || p.Annotations[application.AnnotationGeneration] != want.Annotations[application.AnnotationGeneration] {
+			t.Errorf("pod %s: labels %v annotations %v, want as Pod makes them: %s %v %v", p.Name, p.Labels, p.Annotations, want.Name, want.Labels, want.Annotations)
+		}
+		if g := p.Spec.TerminationGracePeriodSeconds; g == nil || *g != 2 || p.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+			t.Errorf("pod %s: grace %v restart policy %s", p.Name, g, p.Spec.RestartPolicy)
+		}
+	}
+	waitFor(t, "the application's 3 sleep processes", func() bool { return processesWith("sleep", marker) == 3 })
+
+	// kubectl logs and exec work on a taskgroup.
+	first := pods[0].Name
+	waitFor(t, "the taskgroup's log", func() bool {
+		out, _, _ := s.KubectlResult("", "logs", "-n", ns, first)
+		return strings.Contains(out, "hello from sleeper")
+	})
+	if out := s.Kubectl("exec", "-n", ns, first, "--", "sh", "-c", "echo exec $BCS_TASK"); strings.TrimSpace(out) != "exec sleeper" {
+		t.Errorf("kubectl exec: %q", out)
+	}
+
+	// Scaling down removes the highest indexes.
+	scale := func(n int32) {
+		t.Helper()
+		patch := fmt.Sprintf(`{"spec":{"instance":%d}}`, n)
+		if _, err := apps.Patch(ctx, "sleeper", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatalf("scale to %d: %v", n, err)
+		}
+	}
+	scale(1)
+	waitFor(t, "sleeper down to instance 0", func() bool {
+		left := podsOf("sleeper")
+		return len(left) == 1 && left[0].Labels[application.LabelInstance] == "0" && processesWith("sleep", marker) == 1
+	})
+	waitFor(t, "sleeper Running with 1 instance", func() bool {
+		sleeper = get("sleeper")
+		return sleeper.Status.Status == v1alpha1.StatusRunning && sleeper.Status.RunningInstances == 1 && sleeper.Status.Instances == 1
+	})
+	scale(0)
+	waitFor(t, "sleeper without taskgroups or processes", func() bool {
+		return len(podsOf("sleeper")) == 0 && processesWith("sleep", marker) == 0
+	})
+	waitFor(t, "sleeper status with no instances", func() bool {
+		sleeper = get("sleeper")
+		return sleeper.Status.Instances == 0 && sleeper.Status.RunningInstances == 0
+	})
 
 	// The document's own application names an image and no command: under
 	// the process runtime its taskgroup fails, saying why.
@@ -264,19 +341,26 @@ func TestApplicationTaskGroups(t *testing.T) {
 	seed.Instance = 1
 	seed.Template.Spec.Containers[0].Resources.Limits = v1alpha1.ResourceList{CPU: "0.05", Memory: "16"}
 	seed.Template.Spec.Containers[0].Resources.Requests = seed.Template.Spec.Containers[0].Resources.Limits
-	imageOnly := create("app-test", seed)
+	if _, err := apps.Create(ctx, untyped(t, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: "app-test"}, Spec: seed}), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create application app-test: %v", err)
+	}
+	var imageOnly *v1alpha1.Application
 	waitFor(t, "application app-test Abnormal", func() bool {
-		status = derive(imageOnly)
-		return status.Status == "Abnormal"
+		imageOnly = get("app-test")
+		return imageOnly.Status.Status == v1alpha1.StatusAbnormal
 	})
-	if status.Message != "application has failed pods" || status.RunningInstances != 0 {
-		t.Errorf("app-test status %+v", status)
+	if st := imageOnly.Status; st.Message != "application has failed pods" || st.RunningInstances != 0 || st.Instances != 1 {
+		t.Errorf("app-test status %+v", st)
 	}
-	list, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=app-test"})
-	if err != nil || len(list.Items) != 1 {
-		t.Fatalf("pods of app-test: %v %d", err, len(list.Items))
+	failed := podsOf("app-test")
+	if len(failed) != 1 {
+		t.Fatalf("pods of app-test: %d", len(failed))
 	}
-	if tg := application.TaskGroupState(&list.Items[0]); tg.Status != "Failed" || !strings.Contains(tg.Message, "has no command") {
+	if tg := application.TaskGroupState(&failed[0]); tg.Status != "Failed" || !strings.Contains(tg.Message, "has no command") {
 		t.Errorf("taskgroup state %+v", tg)
+	}
+	// An ended taskgroup keeps its index: it is not replaced.
+	if again := podsOf("app-test"); len(again) != 1 || again[0].UID != failed[0].UID {
+		t.Errorf("the failed taskgroup was replaced: %d pods", len(again))
 	}
 }

@@ -1,0 +1,274 @@
+// Package application is the controller of BCS Applications
+// (bcs.podyard.io): one Pod per taskgroup, as many as spec.instance, and
+// the BCS status of the application written back. Every decision is a
+// pure function of internal/bcs/application; this is the loop around them.
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+
+	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	bcsapp "github.com/podyard/podyard/internal/bcs/application"
+)
+
+// parallelism bounds the taskgroup Pods one sync creates or deletes at once.
+const parallelism = 16
+
+// Options of the controller.
+type Options struct {
+	// Cluster is the numeric tail of the BCS cluster id, in taskgroup IDs.
+	Cluster string
+	// ConfigMapName and SecretName map a BCS configmap or secret name to
+	// its core/v1 name; nil keeps the name.
+	ConfigMapName, SecretName func(bcsName string) string
+}
+
+// Controller keeps each Application's taskgroup Pods and status.
+type Controller struct {
+	client   kubernetes.Interface
+	apps     *Clients
+	informer cache.SharedIndexInformer // Applications
+	pods     corelisters.PodLister
+	podsSync cache.InformerSynced
+	queue    workqueue.TypedRateLimitingInterface[string]
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the controller over factory's pod informer.
+func New(client kubernetes.Interface, apps *Clients, factory informers.SharedInformerFactory, opts Options, log *slog.Logger) *Controller {
+	c := &Controller{
+		client: client, apps: apps, opts: opts, log: log, now: time.Now,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "application"}),
+	}
+	c.informer = NewInformer(apps, 10*time.Minute)
+	c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		DeleteFunc: c.enqueue,
+	})
+	pods := factory.Core().V1().Pods()
+	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueuePod,
+		UpdateFunc: func(_, obj any) { c.enqueuePod(obj) },
+		DeleteFunc: c.enqueuePod,
+	})
+	c.pods, c.podsSync = pods.Lister(), pods.Informer().HasSynced
+	return c
+}
+
+func (c *Controller) enqueue(obj any) {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+		c.queue.Add(key)
+	}
+}
+
+// enqueuePod queues the Application that controls a Pod.
+func (c *Controller) enqueuePod(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOf(p); ref != nil && ref.Kind == "Application" && ref.APIVersion == v1alpha1.SchemeGroupVersion.String() {
+		c.queue.Add(p.Namespace + "/" + ref.Name)
+	}
+}
+
+// Run works with workers until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer c.queue.ShutDown()
+	go c.informer.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.podsSync) {
+		return
+	}
+	for range workers {
+		go func() {
+			for c.next(ctx) {
+			}
+		}()
+	}
+	<-ctx.Done()
+}
+
+func (c *Controller) next(ctx context.Context) bool {
+	key, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(key)
+	if err := c.sync(ctx, key); err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("application", "application", key, "err", err)
+		}
+		c.queue.AddRateLimited(key)
+		return true
+	}
+	c.queue.Forget(key)
+	return true
+}
+
+// sync brings one Application's taskgroups to spec.instance and writes
+// its status. The workqueue never hands one key to two workers at once.
+func (c *Controller) sync(ctx context.Context, key string) error {
+	obj, exists, err := c.informer.GetIndexer().GetByKey(key)
+	if err != nil {
+		return fmt.Errorf("application %s: %w", key, err)
+	}
+	if !exists {
+		return nil // its Pods are the garbage collector's
+	}
+	app := obj.(*v1alpha1.Application)
+	if app.DeletionTimestamp != nil {
+		return nil
+	}
+	pods, err := c.pods.Pods(app.Namespace).List(labels.SelectorFromSet(labels.Set{bcsapp.LabelApplication: app.Name}))
+	if err != nil {
+		return fmt.Errorf("application %s: pods: %w", key, err)
+	}
+	plan := bcsapp.PlanTaskGroups(app, pods)
+	if len(plan.Create) > 0 {
+		// The informer may not have seen Pods created by an earlier sync
+		// (or by a controller before a restart): ask the API server, whose
+		// answer includes every Pod whose create has returned, and plan
+		// again. Only a sync that would create pays for this read.
+		if pods, err = c.livePods(ctx, app); err != nil {
+			return fmt.Errorf("application %s: %w", key, err)
+		}
+		plan = bcsapp.PlanTaskGroups(app, pods)
+	}
+	var errs []error
+	created, err := c.create(ctx, app, plan.Create)
+	errs = append(errs, err)
+	errs = append(errs, c.delete(ctx, app, plan.Delete))
+	errs = append(errs, c.writeStatus(ctx, app, append(pods, created...)))
+	return errors.Join(errs...)
+}
+
+// livePods lists app's Pods from the API server, not the informer.
+func (c *Controller) livePods(ctx context.Context, app *v1alpha1.Application) ([]*corev1.Pod, error) {
+	list, err := c.client.CoreV1().Pods(app.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: labels.SelectorFromSet(labels.Set{bcsapp.LabelApplication: app.Name}).String(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	return pods, nil
+}
+
+// create makes the taskgroup Pods of indexes, a bounded number at a time.
+func (c *Controller) create(ctx context.Context, app *v1alpha1.Application, indexes []int) ([]*corev1.Pod, error) {
+	var mu sync.Mutex
+	var created []*corev1.Pod
+	err := parallel(len(indexes), func(k int) error {
+		pod := bcsapp.Pod(app, bcsapp.PodOptions{
+			Index: indexes[k], Cluster: c.opts.Cluster, UnixNano: c.now().UnixNano(),
+			ConfigMapName: c.opts.ConfigMapName, SecretName: c.opts.SecretName,
+		})
+		got, err := c.client.CoreV1().Pods(app.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create taskgroup %d: %w", indexes[k], err)
+		}
+		mu.Lock()
+		created = append(created, got)
+		mu.Unlock()
+		return nil
+	})
+	if len(created) > 0 {
+		c.log.Debug("taskgroups created", "application", app.Namespace+"/"+app.Name, "count", len(created))
+	}
+	return created, err
+}
+
+// delete deletes pods, each with the application's kill grace period
+// (killPolicy.gracePeriod) when it sets one, a bounded number at a time.
+func (c *Controller) delete(ctx context.Context, app *v1alpha1.Application, pods []*corev1.Pod) error {
+	return parallel(len(pods), func(k int) error {
+		p := pods[k]
+		opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}}
+		if g := app.Spec.KillPolicy.GracePeriod; g > 0 {
+			opts.GracePeriodSeconds = ptr.To(g)
+		}
+		err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, opts)
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("delete taskgroup pod %s: %w", p.Name, err)
+		}
+		return nil
+	})
+}
+
+// parallel runs f(0..n-1), at most `parallelism` at a time, and joins
+// their errors.
+func parallel(n int, f func(int) error) error {
+	var (
+		mu    sync.Mutex
+		errs  []error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, parallelism)
+	)
+	for k := range n {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := f(k); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// writeStatus writes app's BCS status through the status subresource when
+// it changed.
+func (c *Controller) writeStatus(ctx context.Context, app *v1alpha1.Application, pods []*corev1.Pod) error {
+	var own []*corev1.Pod
+	for _, p := range pods {
+		if ref := metav1.GetControllerOf(p); ref != nil && ref.UID == app.UID {
+			own = append(own, p)
+		}
+	}
+	status := bcsapp.ApplicationStatus(app, own, c.now())
+	if equality.Semantic.DeepEqual(status, app.Status) {
+		return nil
+	}
+	next := app.DeepCopy()
+	next.Status = status
+	if _, err := c.apps.Namespace(app.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			// Gone, or a newer Application is on its way to the informer,
+			// which queues it again.
+			return nil
+		}
+		return fmt.Errorf("application %s/%s: status: %w", app.Namespace, app.Name, err)
+	}
+	return nil
+}
