@@ -195,6 +195,8 @@ func TestGarbageCollectionCustomKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := typed(t, created)
+	// The taskgroup Pods as the application controller makes them (the
+	// controller, where it runs, may make its own too; they go the same way).
 	for _, i := range application.PlanTaskGroups(app, nil).Create {
 		pod := application.Pod(app, application.PodOptions{Index: i, Cluster: "10001", UnixNano: app.CreationTimestamp.UnixNano() + int64(i)})
 		if _, err := s.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -206,17 +208,15 @@ func TestGarbageCollectionCustomKinds(t *testing.T) {
 		APIVersion: "bcs.podyard.io/v1alpha1", Kind: "Application", Name: app.Name, UID: app.UID,
 	})
 	selector := metav1.ListOptions{LabelSelector: application.LabelApplication + "=gc"}
-	waitFor(t, "the taskgroups running", func() bool {
+	waitFor(t, "two taskgroups running", func() bool {
 		list, err := s.Client.CoreV1().Pods(ns).List(ctx, selector)
-		if err != nil || len(list.Items) < 2 {
-			return false
-		}
+		running := 0
 		for _, p := range list.Items {
-			if p.Status.Phase != corev1.PodRunning {
-				return false
+			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+				running++
 			}
 		}
-		return true
+		return err == nil && running >= 2
 	})
 
 	// kubectl waits for the application, which waits for its taskgroups.
