@@ -364,3 +364,73 @@ func TestApplicationTaskGroups(t *testing.T) {
 		t.Errorf("the failed taskgroup was replaced: %d pods", len(again))
 	}
 }
+
+// TestApplicationControllerRestart: a restarted controller finds the
+// taskgroups it made and makes no second Pod for an index; scaled up
+// afterwards, it adds only the next index.
+func TestApplicationControllerRestart(t *testing.T) {
+	if externalEtcd() {
+		t.Skip("runs its own `podyard up`, which embeds etcd")
+	}
+	s, _ := StartCluster(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	client, err := dynamic.NewForConfig(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := client.Resource(applications).Namespace(ns)
+	spec, err := application.Parse([]byte(`{"apiVersion":"v4","kind":"application","metadata":{"name":"keeper","namespace":"defaultGroup"},
+		"restartPolicy":{"policy":"Always"},"killPolicy":{"gracePeriod":1},
+		"spec":{"instance":3,"template":{"spec":{"containers":[
+			{"image":"busybox","command":"sleep","args":["3600"],"env":[{"name":"PODYARD_E2E_APP","value":"` + ns + `"}],
+			 "resources":{"limits":{"cpu":"0.05","memory":"16"}}}]}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apps.Create(ctx, untyped(t, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: "keeper"}, Spec: spec}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running := func(n int32) func() bool {
+		return func() bool {
+			got, err := apps.Get(ctx, "keeper", metav1.GetOptions{})
+			if err != nil {
+				return false
+			}
+			st := typed(t, got).Status
+			return st.Status == v1alpha1.StatusRunning && st.RunningInstances == n && st.Instances == n
+		}
+	}
+	podsOf := func() []corev1.Pod {
+		t.Helper()
+		list, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=keeper"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list.Items
+	}
+	waitFor(t, "keeper Running with 3 instances", running(3))
+	before := map[types.UID]bool{}
+	for _, p := range podsOf() {
+		before[p.UID] = true
+	}
+
+	s.Restart()
+	if _, err := apps.Patch(ctx, "keeper", types.MergePatchType, []byte(`{"spec":{"instance":4}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "keeper Running with 4 instances after the restart", running(4))
+	pods := podsOf()
+	kept := 0
+	for _, p := range pods {
+		if before[p.UID] {
+			kept++
+		} else if p.Labels[application.LabelInstance] != "3" {
+			t.Errorf("new pod %s at instance %s", p.Name, p.Labels[application.LabelInstance])
+		}
+	}
+	if len(pods) != 4 || kept != 3 {
+		t.Errorf("%d pods, %d of them from before the restart; want 4 and 3", len(pods), kept)
+	}
+	waitFor(t, "4 sleep processes", func() bool { return processesWith("sleep", "PODYARD_E2E_APP="+ns) == 4 })
+}
