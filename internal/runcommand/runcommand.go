@@ -4,19 +4,14 @@
 package runcommand
 
 import (
-	"context"
-	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/gentype"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
+	"github.com/podyard/podyard/internal/typedclient"
 )
 
 const (
@@ -36,37 +31,18 @@ type Client = gentype.ClientWithList[*v1alpha1.RunCommand, *v1alpha1.RunCommandL
 
 // NewClient returns a RunCommand client for cfg.
 func NewClient(cfg *rest.Config) (*Client, error) {
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	clients, err := typedclient.New(cfg, typedclient.Kind[*v1alpha1.RunCommand, *v1alpha1.RunCommandList]{
+		GroupVersion: v1alpha1.SchemeGroupVersion, AddToScheme: v1alpha1.AddToScheme, Resource: "runcommands",
+		New:     func() *v1alpha1.RunCommand { return &v1alpha1.RunCommand{} },
+		NewList: func() *v1alpha1.RunCommandList { return &v1alpha1.RunCommandList{} },
+	})
+	if err != nil {
 		return nil, err
 	}
-	metav1.AddToGroupVersion(scheme, metav1.SchemeGroupVersion)
-	codecs := serializer.NewCodecFactory(scheme)
-	c := rest.CopyConfig(cfg)
-	c.GroupVersion = &v1alpha1.SchemeGroupVersion
-	c.APIPath = "/apis"
-	c.NegotiatedSerializer = codecs.WithoutConversion()
-	c.ContentType = runtime.ContentTypeJSON
-	if c.UserAgent == "" {
-		c.UserAgent = rest.DefaultKubernetesUserAgent()
-	}
-	rc, err := rest.RESTClientFor(c)
-	if err != nil {
-		return nil, fmt.Errorf("runcommand client: %w", err)
-	}
-	return gentype.NewClientWithList[*v1alpha1.RunCommand, *v1alpha1.RunCommandList](
-		"runcommands", rc, runtime.NewParameterCodec(scheme), Namespace,
-		func() *v1alpha1.RunCommand { return &v1alpha1.RunCommand{} },
-		func() *v1alpha1.RunCommandList { return &v1alpha1.RunCommandList{} }), nil
+	return clients.Namespace(Namespace), nil
 }
 
 // NewInformer watches the RunCommands c reaches, with indexers.
 func NewInformer(c *Client, indexers cache.Indexers) cache.SharedIndexInformer {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) },
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return c.Watch(ctx, o)
-		},
-	}
-	return cache.NewSharedIndexInformer(lw, &v1alpha1.RunCommand{}, 10*time.Minute, indexers)
+	return typedclient.NewInformer(c, &v1alpha1.RunCommand{}, 10*time.Minute, indexers)
 }
