@@ -1,6 +1,7 @@
 package application
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -30,6 +31,9 @@ const (
 	// AnnotationGeneration is the Application generation the Pod was built
 	// from: a Pod with an older one runs an older definition.
 	AnnotationGeneration = "bcs.podyard.io/generation"
+	// AnnotationConstraint is the application's BCS constraint as JSON,
+	// for the scheduler (internal/bcs/constraint).
+	AnnotationConstraint = "bcs.podyard.io/constraint"
 )
 
 // PodOptions are what a taskgroup's Pod needs beyond its Application.
@@ -106,12 +110,36 @@ func Pod(app *v1alpha1.Application, o PodOptions) *corev1.Pod {
 	if g := spec.KillPolicy.GracePeriod; g > 0 {
 		pod.Spec.TerminationGracePeriodSeconds = ptr.To(g)
 	}
+	placement(pod, spec.Constraint)
 	for i := range spec.Template.Spec.Containers {
 		c, volumes := container(spec, i, pod.Spec.HostNetwork, o)
 		pod.Spec.Containers = append(pod.Spec.Containers, c)
 		pod.Spec.Volumes = append(pod.Spec.Volumes, volumes...)
 	}
 	return pod
+}
+
+// placement carries the constraint to the scheduler: the whole of it in
+// AnnotationConstraint, and each TOLERATION rule of type text (the only
+// ones BCS reads) as a toleration of the NoSchedule taint an agent
+// setting's noSchedule{name: text} puts on its node. A key or value no
+// taint can have tolerates nothing and is left out.
+func placement(pod *corev1.Pod, c *v1alpha1.Constraint) {
+	if c == nil || len(c.IntersectionItem) == 0 {
+		return
+	}
+	b, _ := json.Marshal(c) // plain structs always marshal
+	pod.Annotations[AnnotationConstraint] = string(b)
+	for _, item := range c.IntersectionItem {
+		for _, d := range item.UnionData {
+			if d.Operate == "TOLERATION" && d.Type == 3 && d.Text != nil &&
+				len(validation.IsQualifiedName(d.Name)) == 0 && len(validation.IsValidLabelValue(d.Text.Value)) == 0 {
+				pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
+					Key: d.Name, Operator: corev1.TolerationOpEqual, Value: d.Text.Value, Effect: corev1.TaintEffectNoSchedule,
+				})
+			}
+		}
+	}
 }
 
 // PodMetadata is the BCS labels and annotations of a taskgroup: the
