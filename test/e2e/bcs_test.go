@@ -144,7 +144,7 @@ func TestBCSConfigMapsAndSecrets(t *testing.T) {
 		c.do("POST", cms, cluster, strings.Replace(bcsSeedConfigMap, `"Y29uZmlnIGNvbnRleHQ="`, `"not base64"`, 1)).expect(t, "content not base64", 400, bcs.CodeBadParameters)
 		c.do("PUT", cms, cluster, bcsSeedConfigMap).expect(t, "update of a missing configmap", 404, bcs.CodeNotFound)
 		c.do("PUT", secrets, cluster, bcsSeedSecret).expect(t, "update of a missing secret", 404, bcs.CodeNotFound)
-		c.do("GET", "/namespaces/defaultGroup/services", cluster, "").expect(t, "a route not served", 404, bcs.CodeNotFound)
+		c.do("GET", "/namespaces/defaultGroup/nosuchkinds", cluster, "").expect(t, "a route not served", 404, bcs.CodeNotFound)
 		for _, n := range []string{ns, other} {
 			if _, err := s.Client.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Errorf("namespace %s after failed requests: %v, want none made", n, err)

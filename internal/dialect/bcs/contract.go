@@ -138,7 +138,7 @@ func ClusterNumber(clusterID string) (string, error) {
 // Route is what a request path asks for, below the prefix.
 type Route struct {
 	Namespace string // BCS namespace, as in the URL
-	Kind      string // "configmap", "secret" or "application"
+	Kind      string // "configmap", "secret", "service" or "application"
 	Name      string // set for paths that end in a name
 	// Sub is what of an application the path names: "taskgroups",
 	// "tasks", "scale" (Instances is then its {n}) or "definition".
@@ -157,7 +157,7 @@ const (
 // ParsePath reads a request path; ok is false for a path outside the
 // routes the dialect serves:
 //
-//	namespaces/{ns}/{configmaps,secrets,applications}[/{name}]
+//	namespaces/{ns}/{configmaps,secrets,services,applications}[/{name}]
 //	namespaces/{ns}/applications/{name}/{taskgroups,tasks}
 //	namespaces/{ns}/applications/{name}/scale/{n}
 //	definition/application/{ns}/{name}
@@ -181,7 +181,7 @@ func ParsePath(p string) (Route, bool) {
 	if len(parts) < 3 || parts[0] != "namespaces" {
 		return Route{}, false
 	}
-	kinds := map[string]string{"configmaps": KindConfigMap, "secrets": KindSecret, "applications": KindApplication}
+	kinds := map[string]string{"configmaps": KindConfigMap, "secrets": KindSecret, "services": KindService, "applications": KindApplication}
 	kind, found := kinds[parts[2]]
 	if !found {
 		return Route{}, false

@@ -109,7 +109,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *Error {
 			return err
 		}
 	case route.Name != "" && r.Method == http.MethodDelete:
-		name, err := KubeName(route.Name)
+		name, err := objectName(route.Kind, route.Name)
 		if err != nil {
 			return err
 		}
@@ -151,6 +151,8 @@ func (c objects) create(ctx context.Context, obj any) *Error {
 			_, err = c.kube.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		case *corev1.Secret:
 			_, err = c.kube.CoreV1().Secrets(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *corev1.Service:
+			_, err = c.kube.CoreV1().Services(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		}
 		return err
 	})
@@ -216,6 +218,8 @@ func (c objects) update(ctx context.Context, obj any) *Error {
 			o.ResourceVersion = old.ResourceVersion
 			_, err = client.Update(ctx, o, metav1.UpdateOptions{})
 		}
+	case *corev1.Service:
+		err = c.updateService(ctx, o)
 	}
 	if err != nil {
 		return fromAPIError(err, c.target.Kind)
@@ -227,9 +231,12 @@ func (c objects) update(ctx context.Context, obj any) *Error {
 // (its store ignored a missing node), so deleting is idempotent.
 func (c objects) delete(ctx context.Context, name string) *Error {
 	var err error
-	if c.target.Kind == KindConfigMap {
+	switch c.target.Kind {
+	case KindConfigMap:
 		err = c.kube.CoreV1().ConfigMaps(c.target.KubeNamespace).Delete(ctx, name, metav1.DeleteOptions{})
-	} else {
+	case KindService:
+		err = c.deleteService(ctx, name)
+	default:
 		err = c.kube.CoreV1().Secrets(c.target.KubeNamespace).Delete(ctx, name, metav1.DeleteOptions{})
 	}
 	if err != nil && !apierrors.IsNotFound(err) {

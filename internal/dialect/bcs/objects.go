@@ -258,14 +258,21 @@ func FromSecret(bcsNamespace string, sec *corev1.Secret) Secret {
 }
 
 // Translate decodes a request body for the target and translates it: a
-// *corev1.ConfigMap or a *corev1.Secret.
+// *corev1.ConfigMap, *corev1.Secret or *corev1.Service.
 func Translate(t Target, body []byte) (any, *Error) {
-	if t.Kind == KindConfigMap {
+	switch t.Kind {
+	case KindConfigMap:
 		var in ConfigMap
 		if err := Decode(body, &in); err != nil {
 			return nil, err
 		}
 		return ToConfigMap(t, in)
+	case KindService:
+		var in Service
+		if err := Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return ToService(t, in)
 	}
 	var in Secret
 	if err := Decode(body, &in); err != nil {
