@@ -286,7 +286,7 @@ func TestApplicationTaskGroups(t *testing.T) {
 			p.Labels["team"] != "games" || p.Annotations[application.AnnotationGeneration] != want.Annotations[application.AnnotationGeneration] {
 			t.Errorf("pod %s: labels %v annotations %v, want as Pod makes them: %s %v %v", p.Name, p.Labels, p.Annotations, want.Name, want.Labels, want.Annotations)
 		}
-		if g := p.Spec.TerminationGracePeriodSeconds; g == nil || *g != 2 || p.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		if g := p.Spec.TerminationGracePeriodSeconds; g == nil || *g != 2 || p.Spec.RestartPolicy != corev1.RestartPolicyNever { // BCS's policy is the controller's to apply
 			t.Errorf("pod %s: grace %v restart policy %s", p.Name, g, p.Spec.RestartPolicy)
 		}
 	}

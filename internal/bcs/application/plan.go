@@ -27,15 +27,24 @@ func InstanceIndex(pod *corev1.Pod) (int, bool) {
 }
 
 // PlanTaskGroups compares app's Pods with spec.instance. Pods app does not
-// control, and Pods already being deleted, are left alone. An ended
-// taskgroup (Failed, Finish) still holds its index: restarting or
-// replacing it is the restart policy's decision, not this one.
+// control, and Pods already being deleted, are left alone; but an index
+// whose taskgroup is still being killed is made again only once it has
+// ended (BCS rebuilds a taskgroup when the old one is over, and processes
+// of a node share its ports), unless its node is lost. An ended taskgroup
+// (Failed, Finish) still holds its index: replacing it is the restart
+// policy's decision (RestartDecision), not this one. Of two taskgroups at
+// one index the newer (by the stamp in its ID) stays.
 func PlanTaskGroups(app *v1alpha1.Application, pods []*corev1.Pod) Plan {
 	byIndex := map[int][]*corev1.Pod{}
+	ending := map[int]bool{}
 	var plan Plan
 	for _, p := range pods {
 		i, ok := InstanceIndex(p)
-		if !ok || p.DeletionTimestamp != nil || !controlledBy(p, app) {
+		if !ok || !controlledBy(p, app) {
+			continue
+		}
+		if p.DeletionTimestamp != nil {
+			ending[i] = ending[i] || stillRuns(p)
 			continue
 		}
 		if i >= int(app.Spec.Instance) {
@@ -52,16 +61,22 @@ func PlanTaskGroups(app *v1alpha1.Application, pods []*corev1.Pod) Plan {
 	for i := range int(app.Spec.Instance) {
 		at := byIndex[i]
 		if len(at) == 0 {
-			plan.Create = append(plan.Create, i)
+			if !ending[i] {
+				plan.Create = append(plan.Create, i)
+			}
 			continue
 		}
 		// Newest first; the rest go.
-		slices.SortStableFunc(at, func(a, b *corev1.Pod) int {
-			return b.CreationTimestamp.Time.Compare(a.CreationTimestamp.Time)
-		})
+		slices.SortStableFunc(at, func(a, b *corev1.Pod) int { return cmp.Compare(Stamp(b), Stamp(a)) })
 		plan.Delete = append(plan.Delete, at[1:]...)
 	}
 	return plan
+}
+
+// stillRuns tells whether a taskgroup being deleted may still have
+// processes on a node that answers.
+func stillRuns(p *corev1.Pod) bool {
+	return p.Spec.NodeName != "" && !Lost(p) && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
 }
 
 func controlledBy(p *corev1.Pod, app *v1alpha1.Application) bool {

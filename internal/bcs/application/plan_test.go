@@ -26,6 +26,15 @@ func TestPlanTaskGroups(t *testing.T) {
 	}
 	deleting := pod(1, 0)
 	deleting.DeletionTimestamp = &metav1.Time{Time: t0}
+	killing := deleting.DeepCopy() // placed, not ended
+	killing.Spec.NodeName = "n1"
+	killed := killing.DeepCopy()
+	killed.Status.Phase = corev1.PodFailed
+	lost := killing.DeepCopy()
+	lost.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "NodeNotReady"}}
+	// Two at one index made in the same second: the stamp in the ID orders them.
+	sameSecondOld, sameSecondNew := pod(0, time.Hour), pod(0, time.Hour-time.Millisecond)
+	sameSecondNew.CreationTimestamp = sameSecondOld.CreationTimestamp
 	foreign := pod(0, 0)
 	foreign.OwnerReferences[0].UID = types.UID("other")
 	older, newer := pod(0, time.Hour), pod(0, time.Minute)
@@ -41,7 +50,11 @@ func TestPlanTaskGroups(t *testing.T) {
 		{"all there", 2, []*corev1.Pod{pod(0, 0), pod(1, 0)}, nil, nil},
 		{"scale up continues the indexes", 4, []*corev1.Pod{pod(0, 0), pod(1, 0)}, []int{2, 3}, nil},
 		{"a missing index is filled", 3, []*corev1.Pod{pod(0, 0), pod(2, 0)}, []int{1}, nil},
-		{"a deleting pod frees its index", 2, []*corev1.Pod{pod(0, 0), deleting}, []int{1}, nil},
+		{"an unplaced deleting pod frees its index", 2, []*corev1.Pod{pod(0, 0), deleting}, []int{1}, nil},
+		{"a taskgroup being killed holds its index until it ends", 2, []*corev1.Pod{pod(0, 0), killing}, nil, nil},
+		{"an ended deleting pod frees its index", 2, []*corev1.Pod{pod(0, 0), killed}, []int{1}, nil},
+		{"a deleting pod on a lost node frees its index", 2, []*corev1.Pod{pod(0, 0), lost}, []int{1}, nil},
+		{"same second at one index: the older stamp goes", 1, []*corev1.Pod{sameSecondNew, sameSecondOld}, nil, []*corev1.Pod{sameSecondOld}},
 		{"foreign pods are not ours", 1, []*corev1.Pod{foreign}, []int{0}, nil},
 		{"two at one index: the older goes", 1, []*corev1.Pod{older, newer}, nil, []*corev1.Pod{older}},
 	} {

@@ -169,10 +169,16 @@ func Launched(pod *corev1.Pod) bool {
 	return true
 }
 
+// MessageUpdating is the message of an application an update is
+// rebuilding.
+const MessageUpdating = "application in updating"
+
 // ApplicationStatus is app's status given the Pods of its taskgroups, at
-// now. While an operation holds the application (Operating,
-// RollingUpdate) its status stays, as in BCS; the counts are still
-// refreshed. LastStatus and UpdateTime move only when the status changes.
+// now. While an update rebuilds some of them (AnnotationRebuild) it is
+// Operating, "application in updating". While another operation holds the
+// application (Operating, RollingUpdate) its status stays, as in BCS; the
+// counts are still refreshed. LastStatus and UpdateTime move only when the
+// status changes.
 func ApplicationStatus(app *v1alpha1.Application, pods []*corev1.Pod, now time.Time) v1alpha1.ApplicationStatus {
 	out := *app.Status.DeepCopy()
 	var statuses []string
@@ -184,7 +190,12 @@ func ApplicationStatus(app *v1alpha1.Application, pods []*corev1.Pod, now time.T
 	status, message, running := Derive(app.Spec.Instance, statuses)
 	out.Instances, out.RunningInstances = int32(len(statuses)), running
 	out.ObservedGeneration = app.Generation
-	if out.Status == v1alpha1.StatusOperating || out.Status == v1alpha1.StatusRollingUpdate {
+	if Updating(pods) {
+		status, message = v1alpha1.StatusOperating, MessageUpdating
+	} else if out.Status == v1alpha1.StatusOperating && out.Message == MessageUpdating {
+		// The update is over: derive again, as BCS does once its
+		// transaction ends.
+	} else if out.Status == v1alpha1.StatusOperating || out.Status == v1alpha1.StatusRollingUpdate {
 		return out
 	}
 	if status != out.Status {

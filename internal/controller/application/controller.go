@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -147,23 +148,150 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("application %s: pods: %w", key, err)
 	}
-	plan := bcsapp.PlanTaskGroups(app, pods)
-	if len(plan.Create) > 0 {
-		// The informer may not have seen Pods created by an earlier sync
-		// (or by a controller before a restart): ask the API server, whose
-		// answer includes every Pod whose create has returned, and plan
-		// again. Only a sync that would create pays for this read.
+	now := c.now()
+	work := c.decide(app, pods, now)
+	if work.writes() {
+		// The informer may not have seen Pods created or deleted by an
+		// earlier sync (or by a controller before a restart): ask the API
+		// server, whose answer includes every Pod whose create or delete
+		// has returned, and decide again. Only a sync that would create or
+		// replace pays for this read, so no index ever gets a second
+		// taskgroup and no ended one is replaced twice.
 		if pods, err = c.livePods(ctx, app); err != nil {
 			return fmt.Errorf("application %s: %w", key, err)
 		}
-		plan = bcsapp.PlanTaskGroups(app, pods)
+		work = c.decide(app, pods, now)
 	}
 	var errs []error
-	created, err := c.create(ctx, app, plan.Create)
+	created, err := c.create(ctx, app, work.plan.Create)
 	errs = append(errs, err)
-	errs = append(errs, c.delete(ctx, app, plan.Delete))
-	errs = append(errs, c.writeStatus(ctx, app, append(pods, created...)))
+	replaced, gone, err := c.replace(ctx, app, work.replace)
+	errs = append(errs, err)
+	created = append(created, replaced...)
+	errs = append(errs, c.delete(ctx, app, work.plan.Delete))
+	if p := work.rebuild.Delete; p != nil {
+		c.log.Info("taskgroup rebuilt for an update", "application", key, "pod", p.Name)
+		errs = append(errs, c.delete(ctx, app, []*corev1.Pod{p}))
+	}
+	for _, p := range append(work.plan.Delete, work.rebuild.Delete) {
+		if p != nil {
+			gone[p.UID] = true
+		}
+	}
+	var current []*corev1.Pod
+	for _, p := range pods {
+		if !gone[p.UID] {
+			current = append(current, p)
+		}
+	}
+	errs = append(errs, c.writeStatus(ctx, app, append(current, created...)))
+	if work.after > 0 {
+		c.queue.AddAfter(key, work.after)
+	}
 	return errors.Join(errs...)
+}
+
+// work is what one sync does.
+type work struct {
+	plan    bcsapp.Plan
+	replace []replacement
+	rebuild bcsapp.Rebuild
+	after   time.Duration // look again then (0: no need)
+}
+
+// replacement is a new taskgroup at old's index; old is deleted once the
+// new one exists, so its history is never lost.
+type replacement struct {
+	old, new *corev1.Pod
+	why      string
+}
+
+func (w work) writes() bool { return len(w.plan.Create) > 0 || len(w.replace) > 0 }
+
+// decide is what app's Pods need at now: the plan, the replacements the
+// rescheduler, the host retain time and the restart policy ask for, and
+// the update's next rebuild.
+func (c *Controller) decide(app *v1alpha1.Application, pods []*corev1.Pod, now time.Time) work {
+	w := work{plan: bcsapp.PlanTaskGroups(app, pods)}
+	going := map[*corev1.Pod]bool{}
+	for _, p := range w.plan.Delete {
+		going[p] = true
+	}
+	later := func(d time.Duration) {
+		if d > 0 && (w.after == 0 || d < w.after) {
+			w.after = d
+		}
+	}
+	for _, p := range pods {
+		i, ok := bcsapp.InstanceIndex(p)
+		if !ok || going[p] || i >= int(app.Spec.Instance) || !controlled(p, app) {
+			continue
+		}
+		if r, ok := bcsapp.RescheduleRequest(p); ok && p.DeletionTimestamp == nil {
+			times, _ := bcsapp.History(p)
+			until := time.Unix(r.At, 0).Add(time.Duration(r.HostRetainTime) * time.Second)
+			w.replace = append(w.replace, replacement{p, bcsapp.Replacement(app, p, c.podOptions(now), times+1, now, until), "rescheduler"})
+			later(until.Sub(now))
+			continue
+		}
+		if bcsapp.RetainOver(p, now) {
+			w.replace = append(w.replace, replacement{p, bcsapp.Remade(app, p, c.podOptions(now)), "host retain time over"})
+			continue
+		}
+		later(bcsapp.RetainLeft(p, now))
+		switch d := bcsapp.RestartDecision(app, p, now); {
+		case d.Replace:
+			until := now.Add(time.Duration(app.Spec.RestartPolicy.HostRetainTime) * time.Second)
+			w.replace = append(w.replace, replacement{p, bcsapp.Replacement(app, p, c.podOptions(now), d.Times, now, until), "restart policy"})
+			later(until.Sub(now))
+		default:
+			later(d.After)
+		}
+	}
+	w.rebuild = bcsapp.NextRebuild(app, pods, now)
+	later(w.rebuild.After)
+	return w
+}
+
+func (c *Controller) podOptions(now time.Time) bcsapp.PodOptions {
+	return bcsapp.PodOptions{Cluster: c.opts.Cluster, UnixNano: now.UnixNano(), ConfigMapName: c.opts.ConfigMapName, SecretName: c.opts.SecretName}
+}
+
+func controlled(p *corev1.Pod, app *v1alpha1.Application) bool {
+	ref := metav1.GetControllerOf(p)
+	return ref != nil && ref.UID == app.UID
+}
+
+// replace creates each replacement and then deletes the taskgroup it
+// replaces (at once when its node is lost, else with the kill policy's
+// grace). It returns the Pods made and the UIDs of those deleted.
+func (c *Controller) replace(ctx context.Context, app *v1alpha1.Application, rs []replacement) ([]*corev1.Pod, map[types.UID]bool, error) {
+	var mu sync.Mutex
+	var made []*corev1.Pod
+	gone := map[types.UID]bool{}
+	err := parallel(len(rs), func(k int) error {
+		r := rs[k]
+		got, err := c.client.CoreV1().Pods(app.Namespace).Create(ctx, r.new, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("replace taskgroup pod %s (%s): %w", r.old.Name, r.why, err)
+		}
+		mu.Lock()
+		made = append(made, got)
+		mu.Unlock()
+		c.log.Info("taskgroup replaced", "application", app.Namespace+"/"+app.Name, "old", r.old.Name, "new", got.Name, "why", r.why)
+		grace := c.grace(app)
+		if bcsapp.Lost(r.old) {
+			grace = ptr.To[int64](0)
+		}
+		if err := c.deletePod(ctx, r.old, grace); err != nil {
+			return err
+		}
+		mu.Lock()
+		gone[r.old.UID] = true
+		mu.Unlock()
+		return nil
+	})
+	return made, gone, err
 }
 
 // livePods lists app's Pods from the API server, not the informer.
@@ -208,18 +336,23 @@ func (c *Controller) create(ctx context.Context, app *v1alpha1.Application, inde
 // delete deletes pods, each with the application's kill grace period
 // (killPolicy.gracePeriod) when it sets one, a bounded number at a time.
 func (c *Controller) delete(ctx context.Context, app *v1alpha1.Application, pods []*corev1.Pod) error {
-	return parallel(len(pods), func(k int) error {
-		p := pods[k]
-		opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}}
-		if g := app.Spec.KillPolicy.GracePeriod; g > 0 {
-			opts.GracePeriodSeconds = ptr.To(g)
-		}
-		err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, opts)
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return fmt.Errorf("delete taskgroup pod %s: %w", p.Name, err)
-		}
-		return nil
-	})
+	return parallel(len(pods), func(k int) error { return c.deletePod(ctx, pods[k], c.grace(app)) })
+}
+
+func (c *Controller) grace(app *v1alpha1.Application) *int64 {
+	if g := app.Spec.KillPolicy.GracePeriod; g > 0 {
+		return ptr.To(g)
+	}
+	return nil
+}
+
+func (c *Controller) deletePod(ctx context.Context, p *corev1.Pod, grace *int64) error {
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}, GracePeriodSeconds: grace}
+	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, opts)
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("delete taskgroup pod %s: %w", p.Name, err)
+	}
+	return nil
 }
 
 // parallel runs f(0..n-1), at most `parallelism` at a time, and joins
