@@ -180,15 +180,11 @@ func validAnnotations(in map[string]string) map[string]string {
 	return out
 }
 
-func restartPolicy(p string) corev1.RestartPolicy {
-	switch p {
-	case "Never":
-		return corev1.RestartPolicyNever
-	case "Always":
-		return corev1.RestartPolicyAlways
-	}
-	return corev1.RestartPolicyOnFailure // BCS's default
-}
+// restartPolicy is a taskgroup Pod's: Never, whatever BCS's policy. BCS
+// restarts no task in place: its restart policy replaces an ended
+// taskgroup by a new one (new ID, same index, ReschededTimes one more),
+// which the application controller does (RestartDecision).
+func restartPolicy(string) corev1.RestartPolicy { return corev1.RestartPolicyNever }
 
 // container is task i and the volumes it alone uses.
 func container(spec v1alpha1.ApplicationSpec, i int, hostNetwork bool, o PodOptions) (corev1.Container, []corev1.Volume) {
