@@ -1,5 +1,6 @@
 // Package scheduler places pods on nodes. Placement (this file) is pure:
-// filters say whether a pod fits a node and why not, scores rank the nodes
+// filters say whether a pod fits a node and why not (a BCS taskgroup's
+// constraint among them, internal/bcs/constraint), scores rank the nodes
 // that fit. The loop that feeds it and binds is in scheduler.go.
 package scheduler
 
@@ -16,6 +17,8 @@ import (
 	schedhelper "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
+
+	"github.com/podyard/podyard/internal/bcs/constraint"
 )
 
 // NodeInfo is a node and the pods that hold its resources.
@@ -54,11 +57,18 @@ func (e *FitError) Error() string {
 }
 
 // Place picks the best node for pod among nodes, or says why none fits.
+// A BCS taskgroup's constraint is a filter too: it looks at the other
+// taskgroups on every node, so it is prepared once per decision.
 func Place(pod *corev1.Pod, nodes []NodeInfo) (string, error) {
 	fit := &FitError{NumNodes: len(nodes), Reasons: map[string]int{}}
 	best, bestScore := "", int64(-1)
+	bcs := bcsConstraint(pod, nodes)
 	for _, ni := range nodes {
-		if reasons := Filter(pod, ni); len(reasons) > 0 {
+		reasons := Filter(pod, ni)
+		if r := bcs.Check(ni.Node.Name); r != "" {
+			reasons = append(reasons, "node(s) "+r)
+		}
+		if len(reasons) > 0 {
 			for _, r := range reasons {
 				fit.Reasons[r]++
 			}
@@ -102,6 +112,19 @@ func Filter(pod *corev1.Pod, ni NodeInfo) []string {
 	}
 	reasons = append(reasons, insufficient(pod, ni)...)
 	return reasons
+}
+
+// bcsConstraint prepares the check of the BCS constraint pod carries; nil
+// (every node passes) when it carries none.
+func bcsConstraint(pod *corev1.Pod, nodes []NodeInfo) *constraint.Checker {
+	if !constraint.Carries(pod) {
+		return nil
+	}
+	snapshot := make([]constraint.NodePods, len(nodes))
+	for i, ni := range nodes {
+		snapshot[i] = constraint.NodePods{Node: ni.Node, Pods: ni.Pods}
+	}
+	return constraint.ForPod(pod, snapshot)
 }
 
 // Ready is whether the node's Ready condition is True.

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/podyard/podyard/internal/bcs/attributes"
 )
 
 // Name is the schedulerName this scheduler answers to ("" defaults to it).
@@ -89,7 +91,9 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 			o, n := old.(*corev1.Node), obj.(*corev1.Node)
 			if Ready(o) != Ready(n) || o.Spec.Unschedulable != n.Spec.Unschedulable ||
 				!equality.Semantic.DeepEqual(o.Spec.Taints, n.Spec.Taints) || !equality.Semantic.DeepEqual(o.Labels, n.Labels) ||
-				!equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) {
+				!equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) ||
+				o.Annotations[attributes.Annotation] != n.Annotations[attributes.Annotation] ||
+				!equality.Semantic.DeepEqual(o.Status.Addresses, n.Status.Addresses) {
 				s.retryAll()
 			}
 		},
@@ -270,14 +274,22 @@ func (s *Scheduler) snapshot() ([]NodeInfo, error) {
 		return nil, err
 	}
 	byNode := map[string][]*corev1.Pod{}
+	bound := map[types.UID]bool{}
 	for _, p := range pods {
-		if p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+		if p.Spec.NodeName != "" {
+			bound[p.UID] = true
+			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+			}
 		}
 	}
 	s.mu.Lock()
 	for _, p := range s.assumed {
-		byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+		// The cache may show the binding before its handler forgets the
+		// assumed pod: count it once (BCS's MAXPER counts taskgroups).
+		if !bound[p.UID] {
+			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+		}
 	}
 	s.mu.Unlock()
 	out := make([]NodeInfo, 0, len(nodes))

@@ -93,6 +93,7 @@ func TestCheck(t *testing.T) {
 		{"LIKE on a scalar passes (as in BCS)", all(text(Like, "cores", "nothing")), "yyn"},
 		{"UNLIKE glob", all(text(Unlike, "zone", "sh-*")), "nyn"},
 		{"UNLIKE set", all(set(Unlike, "InnerIP", `10\.0\.0\.[12]`)), "nny"},
+		{"UNLIKE n*: the expression n* is in every text", all(text(Unlike, "hostname", "n*")), "nnn"},
 		{"UNLIKE on a missing attribute fails", all(text(Unlike, "zone", "x")), "yyn"},
 
 		{"MAXPER 1 hostname", all(text(MaxPer, "hostname", "1")), "nyy"},
