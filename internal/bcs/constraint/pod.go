@@ -26,6 +26,12 @@ type Checker struct {
 	badNodes map[string]error // nodes whose attributes cannot be read
 }
 
+// Carries is whether pod carries a BCS constraint to check.
+func Carries(pod *corev1.Pod) bool {
+	_, ok := pod.Annotations[application.AnnotationConstraint]
+	return ok
+}
+
 // FromPod is the constraint a taskgroup Pod carries (nil when none).
 func FromPod(pod *corev1.Pod) (*v1alpha1.Constraint, error) {
 	s, ok := pod.Annotations[application.AnnotationConstraint]
