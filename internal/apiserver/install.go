@@ -17,7 +17,9 @@ import (
 	bcsv1alpha1 "github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/nodeclient"
+	"github.com/podyard/podyard/internal/registry/agentsetting"
 	"github.com/podyard/podyard/internal/registry/application"
+	"github.com/podyard/podyard/internal/registry/applicationversion"
 	"github.com/podyard/podyard/internal/registry/configmap"
 	"github.com/podyard/podyard/internal/registry/event"
 	"github.com/podyard/podyard/internal/registry/lease"
@@ -86,11 +88,22 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 	if err != nil {
 		return fmt.Errorf("apiserver: application storage: %w", err)
 	}
+	versions, err := applicationversion.NewStorage(scheme, opts)
+	if err != nil {
+		return fmt.Errorf("apiserver: application version storage: %w", err)
+	}
+	settings, err := agentsetting.NewStorage(scheme, opts)
+	if err != nil {
+		return fmt.Errorf("apiserver: agent setting storage: %w", err)
+	}
 	bcsGroup := genericapiserver.NewDefaultAPIGroupInfo(bcsv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	bcsGroup.VersionedResourcesStorageMap[bcsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		// "app": what kubectl users of BCS expect; no built-in resource uses it.
-		"applications":        kubectlNames(apps.Application, []string{"app"}, "all", "bcs"),
-		"applications/status": apps.Status,
+		"applications":         kubectlNames(apps.Application, []string{"app"}, "all", "bcs"),
+		"applications/status":  apps.Status,
+		"applicationversions":  versions,
+		"agentsettings":        settings.AgentSetting,
+		"agentsettings/status": settings.Status,
 	}
 	if err := server.InstallAPIGroup(&bcsGroup); err != nil {
 		return fmt.Errorf("apiserver: install bcs.podyard.io/v1alpha1: %w", err)

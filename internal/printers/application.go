@@ -27,3 +27,31 @@ func Applications() rest.TableConvertor {
 			orNone(app.Status.Message)}
 	})
 }
+
+// ApplicationVersions shows NAME APPLICATION VERSION INSTANCES AGE.
+func ApplicationVersions() rest.TableConvertor {
+	return newTable([]metav1.TableColumnDefinition{
+		nameColumn(),
+		column("Application", "The application the version records"),
+		column("Version", "The BCS version ID"),
+		{Name: "Instances", Type: "integer", Description: "Taskgroups the definition asks for"},
+		ageColumn(),
+	}, func(v *v1alpha1.ApplicationVersion, now time.Time) []any {
+		return []any{v.Name, v.Application, v.ID, int64(v.Spec.Instance), age(v.CreationTimestamp, now)}
+	})
+}
+
+// AgentSettings shows NAME NODE DISABLED ATTRIBUTES NOSCHEDULE AGE.
+func AgentSettings() rest.TableConvertor {
+	return newTable([]metav1.TableColumnDefinition{
+		nameColumn(),
+		column("Node", "The node whose InternalIP is the setting's IP"),
+		{Name: "Disabled", Type: "boolean", Description: "The node takes no new taskgroups"},
+		{Name: "Attributes", Type: "integer", Description: "Text and scalar attributes"},
+		{Name: "NoSchedule", Type: "integer", Description: "NoSchedule taints"},
+		ageColumn(),
+	}, func(s *v1alpha1.AgentSetting, now time.Time) []any {
+		return []any{s.Name, orNone(s.Status.NodeName), s.Spec.Disabled, int64(len(s.Spec.Strings) + len(s.Spec.Scalars)),
+			int64(len(s.Spec.NoSchedule)), age(s.CreationTimestamp, now)}
+	})
+}

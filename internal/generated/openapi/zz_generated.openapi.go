@@ -26,10 +26,16 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
+		v1alpha1.AgentSetting{}.OpenAPIModelName():                       schema_internal_apis_bcs_v1alpha1_AgentSetting(ref),
+		v1alpha1.AgentSettingList{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_AgentSettingList(ref),
+		v1alpha1.AgentSettingSpec{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_AgentSettingSpec(ref),
+		v1alpha1.AgentSettingStatus{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_AgentSettingStatus(ref),
 		v1alpha1.Application{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_Application(ref),
 		v1alpha1.ApplicationList{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_ApplicationList(ref),
 		v1alpha1.ApplicationSpec{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_ApplicationSpec(ref),
 		v1alpha1.ApplicationStatus{}.OpenAPIModelName():                  schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref),
+		v1alpha1.ApplicationVersion{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_ApplicationVersion(ref),
+		v1alpha1.ApplicationVersionList{}.OpenAPIModelName():             schema_internal_apis_bcs_v1alpha1_ApplicationVersionList(ref),
 		v1alpha1.CommandHealthCheck{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_CommandHealthCheck(ref),
 		v1alpha1.ConfigMap{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_ConfigMap(ref),
 		v1alpha1.Constraint{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_Constraint(ref),
@@ -402,6 +408,196 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 	}
 }
 
+func schema_internal_apis_bcs_v1alpha1_AgentSetting(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AgentSetting is what BCS keeps about one agent (node), keyed by its InnerIP (the Node's InternalIP): whether it takes new taskgroups, its attributes for constraints, and its NoSchedule taints. Cluster-scoped; its name is the IP (an IPv6 address with ':' written as '-'). A setting may exist before its node does and applies when the node registers.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.AgentSettingSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.AgentSettingStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AgentSettingSpec{}.OpenAPIModelName(), v1alpha1.AgentSettingStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AgentSettingList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AgentSettingList is a list of AgentSettings.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AgentSetting{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AgentSetting{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AgentSettingSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AgentSettingSpec is BCS's BcsClusterAgentSetting.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"innerIP": {
+						SchemaProps: spec.SchemaProps{
+							Description: "InnerIP is the agent's IP, the Node's InternalIP.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"disabled": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Disabled nodes take no new taskgroups; running ones stay.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"strings": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Strings are text attributes (BCS value type 103).",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"scalars": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Scalars are number attributes (BCS value type 101).",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"number"},
+										Format: "double",
+									},
+								},
+							},
+						},
+					},
+					"noSchedule": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NoSchedule are taints key → value with effect NoSchedule.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"innerIP"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AgentSettingStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AgentSettingStatus says where the setting applies.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"nodeName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NodeName is the Node whose InternalIP is spec.innerIP (\"\" while there is none).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_internal_apis_bcs_v1alpha1_Application(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -658,6 +854,113 @@ func schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref common.ReferenceCal
 		},
 		Dependencies: []string{
 			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ApplicationVersion(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ApplicationVersion is one recorded definition of an Application: BCS keeps every definition an application had (create, update, rollback, scale), never prunes them, and deletes them with the application. Its name is \"{application}-{id}\"; it carries the label bcs.podyard.io/application and an ownerReference to its Application, so the garbage collector deletes it with the application. It never changes.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"application": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Application is the (Kubernetes) name of the Application.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"id": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ID is the BCS version ID: the UnixNano time it was recorded, in decimal (BCS sorts them as strings; they have the same length).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Spec is the definition the application had.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ApplicationSpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"application", "id", "spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ApplicationSpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_ApplicationVersionList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ApplicationVersionList is a list of ApplicationVersions.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ApplicationVersion{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ApplicationVersion{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
 	}
 }
 

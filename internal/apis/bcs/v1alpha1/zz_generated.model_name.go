@@ -8,6 +8,26 @@
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AgentSetting) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AgentSetting"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AgentSettingList) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AgentSettingList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AgentSettingSpec) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AgentSettingSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AgentSettingStatus) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AgentSettingStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Application) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.Application"
 }
@@ -25,6 +45,16 @@ func (in ApplicationSpec) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ApplicationStatus) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.ApplicationStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ApplicationVersion) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.ApplicationVersion"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ApplicationVersionList) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.ApplicationVersionList"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
