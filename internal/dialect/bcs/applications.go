@@ -293,6 +293,7 @@ func ToTaskGroupView(app *v1alpha1.Application, bcsNamespace string, pod *corev1
 	kill := &KillPolicyView{GracePeriod: app.Spec.KillPolicy.GracePeriod}
 	rp := app.Spec.RestartPolicy
 	updated := lastChange(pod)
+	resched, reschedAt := application.History(pod)
 	tg := &TaskGroupView{
 		Kind: kindOf(app), ID: id, Name: application.TaskGroupName(name, ref.Index), AppID: name, RunAs: ns,
 		ObjectMeta: AppMeta{Name: id, Namespace: ns, CreationTimestamp: pod.CreationTimestamp.UTC(), Labels: labels, Annotations: annotations},
@@ -304,6 +305,7 @@ func ToTaskGroupView(app *v1alpha1.Application, bcsNamespace string, pod *corev1
 		StartTime:     unix(pod.Status.StartTime), UpdateTime: updated, LastUpdateTime: updated,
 		HostName: pod.Spec.NodeName, Message: state.Message,
 		LaunchResource: &ResourceView{}, CurrResource: &ResourceView{},
+		ReschededTimes: resched, LastReschedTime: reschedAt,
 	}
 	for i := range pod.Spec.Containers {
 		task := toTaskView(app, name, ns, ref, pod, i, kill, updated)

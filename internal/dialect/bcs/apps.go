@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,6 +73,8 @@ func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func
 		return application.ToDefinition(app.Spec), nil
 	case route.Sub == SubScale && r.Method == http.MethodPut:
 		return nil, a.scale(ctx, route.Name, route.Instances)
+	case route.Sub == SubRescheduler && r.Method == http.MethodPut:
+		return nil, a.reschedule(ctx, route.Name, route.TaskGroup, r.URL.Query().Get("hostRetainTime"))
 	case route.Name == "" && r.Method == http.MethodPut:
 		b, err := body()
 		if err != nil {
@@ -233,13 +236,15 @@ func (a apps) scale(ctx context.Context, bcsName, instances string) *Error {
 }
 
 // update replaces the definition of the application the body names
-// (spec.instance stays) and deletes the taskgroups to rebuild, oldest
+// (spec.instance stays) and marks the taskgroups to rebuild, oldest
 // first: ?instances= of them for an update (0: all), all for a rollback
 // (BCS's rollback is an update of every taskgroup to the posted
-// definition), none for args=resource. The application controller makes
-// the missing indexes again from the new definition, with new IDs. BCS
-// killed them and rebuilt them one by one, updateDelay apart; here they
-// go at once, with the kill policy's grace. With args=resource only the
+// definition), none for args=resource. The application controller then
+// rebuilds the marked ones one at a time, updatePolicy.updateDelay apart,
+// each at its index with a new ID from the new definition, the
+// application Operating ("application in updating") until the last is
+// made. An update while one is under way is refused, as BCS refuses one
+// while the application is Operating. With args=resource only the
 // resources may change and running taskgroups keep theirs (a Pod's
 // resources do not change in place): new taskgroups get the new ones.
 func (a apps) update(ctx context.Context, body []byte, instances string, resourcesOnly, rollback bool) *Error {
@@ -256,6 +261,15 @@ func (a apps) update(ctx context.Context, body []byte, instances string, resourc
 		if !rollback && !resourcesOnly { // checked before anything changes
 			if n, err = ParseUpdateInstances(instances, current.Spec.Instance); err != nil {
 				return err
+			}
+		}
+		if !resourcesOnly {
+			pods, err := a.taskGroupPods(ctx, current)
+			if err != nil {
+				return err
+			}
+			if application.Updating(pods) {
+				return &Error{Status: http.StatusConflict, Code: CodeCommon, Message: "Operation Not Allowed: the application is being updated"}
 			}
 		}
 		updated, err := Updated(current, posted, resourcesOnly)
@@ -282,14 +296,24 @@ func (a apps) update(ctx context.Context, body []byte, instances string, resourc
 	if err != nil {
 		return err
 	}
-	grace := DeleteGrace("0", current)
+	mark := application.MarkRebuild(time.Now())
 	for _, p := range OldestTaskGroups(pods, n) {
-		err := a.kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
-			GracePeriodSeconds: grace, Preconditions: &metav1.Preconditions{UID: &p.UID},
-		})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return fromAPIError(err, "taskgroup")
+		if err := a.annotate(ctx, p, application.AnnotationRebuild, mark); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// annotate sets one annotation on a taskgroup Pod (the one with p's UID;
+// a Pod gone meanwhile is left alone).
+func (a apps) annotate(ctx context.Context, p *corev1.Pod, key, value string) *Error {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"uid": p.UID, "annotations": map[string]string{key: value},
+	}})
+	_, err := a.kube.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fromAPIError(err, "taskgroup")
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,14 +145,56 @@ func TestApplicationRoutes(t *testing.T) {
 	if app.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v2" || app.Spec.Instance != 5 {
 		t.Errorf("after update: instance %d image %s", app.Spec.Instance, app.Spec.Template.Spec.Containers[0].Image)
 	}
-	if _, err := kube.CoreV1().Pods(a.target.KubeNamespace).Get(ctx, "app-test-0-100", metav1.GetOptions{}); !apierrors.IsNotFound(err) || podCount() != 1 {
-		t.Errorf("the oldest taskgroup after update: %v, %d pods", err, podCount())
+	// The oldest is marked for the controller to rebuild; the other is not.
+	marked := func() (names []string) {
+		pods, _ := kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{})
+		for _, p := range pods.Items {
+			if _, ok := p.Annotations[application.AnnotationRebuild]; ok {
+				names = append(names, p.Name)
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+	if got := marked(); !slices.Equal(got, []string{"app-test-0-100"}) || podCount() != 2 {
+		t.Errorf("marked after update: %v, %d pods", got, podCount())
+	}
+	// Another update (or a rollback) while one is under way is refused.
+	if _, err := a.call(t, "PUT", base+"/rollback", seed); err == nil || err.Code != CodeCommon || err.Status != 409 {
+		t.Errorf("rollback during an update: %v", err)
+	}
+	// The controller rebuilt it: the marked taskgroup is gone.
+	if err := kube.CoreV1().Pods(a.target.KubeNamespace).Delete(ctx, "app-test-0-100", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := a.call(t, "PUT", base+"/rollback", seed); err != nil {
 		t.Fatal(err)
 	}
-	if app, _ := a.get(ctx, "app-test"); app.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v1.1.1" || podCount() != 0 {
-		t.Errorf("after rollback: image %s, %d pods", app.Spec.Template.Spec.Containers[0].Image, podCount())
+	if app, _ := a.get(ctx, "app-test"); app.Spec.Template.Spec.Containers[0].Image != "dockerhub:8443/bcs/game/gamesvr:v1.1.1" || !slices.Equal(marked(), []string{"app-test-1-101"}) {
+		t.Errorf("after rollback: image %s, marked %v", app.Spec.Template.Spec.Containers[0].Image, marked())
+	}
+
+	// Rescheduler: the taskgroup is marked with the request; bad
+	// hostRetainTime and unknown taskgroups are refused.
+	id := "1.app-test.defaultGroup.10001.101"
+	if _, err := a.call(t, "PUT", base+"/app-test/taskgroups/"+id+"/rescheduler?hostRetainTime=30", ""); err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := kube.CoreV1().Pods(a.target.KubeNamespace).Get(ctx, "app-test-1-101", metav1.GetOptions{})
+	if r, ok := application.RescheduleRequest(p1); !ok || r.HostRetainTime != 30 || r.At == 0 {
+		t.Errorf("reschedule request %+v %v (%v)", r, ok, p1.Annotations)
+	}
+	if _, err := a.call(t, "PUT", base+"/app-test/taskgroups/"+id+"/rescheduler?hostRetainTime=x", ""); err == nil || err.Code != CodeBadParameters {
+		t.Errorf("bad hostRetainTime: %v", err)
+	}
+	if _, err := a.call(t, "PUT", base+"/app-test/taskgroups/0.app-test.defaultGroup.10001.1/rescheduler", ""); err == nil || err.Code != CodeNotFound {
+		t.Errorf("unknown taskgroup: %v", err)
+	}
+	if _, err := a.call(t, "PUT", base+"/none/taskgroups/"+id+"/rescheduler", ""); err == nil || err.Code != CodeNotFound {
+		t.Errorf("unknown application: %v", err)
+	}
+	if err := kube.CoreV1().Pods(a.target.KubeNamespace).Delete(ctx, "app-test-1-101", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // as the controller makes them again
 		p := taskgroupPod(app, i, int64(200+i))

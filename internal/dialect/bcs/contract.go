@@ -144,6 +144,8 @@ type Route struct {
 	// "tasks", "scale" (Instances is then its {n}) or "definition".
 	Sub       string
 	Instances string
+	// TaskGroup is the taskgroup ID of .../taskgroups/{id}/rescheduler.
+	TaskGroup string
 }
 
 // Application sub-routes.
@@ -160,6 +162,7 @@ const (
 //	namespaces/{ns}/{configmaps,secrets,services,applications}[/{name}]
 //	namespaces/{ns}/applications/{name}/{taskgroups,tasks}
 //	namespaces/{ns}/applications/{name}/scale/{n}
+//	namespaces/{ns}/applications/{name}/taskgroups/{id}/rescheduler
 //	definition/application/{ns}/{name}
 func ParsePath(p string) (Route, bool) {
 	rest := ""
@@ -195,6 +198,8 @@ func ParsePath(p string) (Route, bool) {
 		r.Name, r.Sub = parts[3], parts[4]
 	case kind == KindApplication && len(parts) == 6 && parts[4] == SubScale:
 		r.Name, r.Sub, r.Instances = parts[3], SubScale, parts[5]
+	case kind == KindApplication && len(parts) == 7 && parts[4] == SubTaskGroups && parts[6] == SubRescheduler:
+		r.Name, r.Sub, r.TaskGroup = parts[3], SubRescheduler, parts[5]
 	default:
 		return Route{}, false
 	}

@@ -96,6 +96,8 @@ func TestParsePath(t *testing.T) {
 		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/taskgroups", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubTaskGroups}, true},
 		{"/bcsapi/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/tasks", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubTasks}, true},
 		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale/5", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubScale, Instances: "5"}, true},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/taskgroups/0.app-test.defaultGroup.10001.1/rescheduler", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubRescheduler, TaskGroup: "0.app-test.defaultGroup.10001.1"}, true},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/taskgroups/x/restart", Route{}, false},
 		{"/v4/scheduler/mesos/definition/application/defaultGroup/app-test", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubDefinition}, true},
 		{"/v4/scheduler/mesos/definition/deployment/defaultGroup/app-test", Route{}, false},
 		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale", Route{}, false},
