@@ -19,6 +19,7 @@ import (
 
 	"github.com/podyard/podyard/internal/agent/env"
 	"github.com/podyard/podyard/internal/agent/lifecycle"
+	"github.com/podyard/podyard/internal/agent/probeinfo"
 	"github.com/podyard/podyard/internal/agent/prober"
 	"github.com/podyard/podyard/internal/agent/volume"
 	"github.com/podyard/podyard/internal/runtime"
@@ -38,6 +39,9 @@ type podWorker struct {
 	gone    bool // the pod left the API
 	records map[string]*lifecycle.Record
 	probes  map[string]context.CancelFunc // by container id
+	// liveness holds what each container's liveness probes (its own,
+	// then the extra ones) found, by container name.
+	liveness map[string]*livenessRecord
 	// early holds the exits of attempts whose Start has not returned yet
 	// (a container as short as `true` can end first), by container id.
 	early map[string]runtime.ContainerStatus
@@ -52,10 +56,11 @@ type podWorker struct {
 func newPodWorker(a *Agent, pod *corev1.Pod, adopted []runtime.ContainerStatus) *podWorker {
 	w := &podWorker{
 		a: a, uid: pod.UID, pod: pod,
-		wake:    make(chan struct{}, 1),
-		records: map[string]*lifecycle.Record{},
-		probes:  map[string]context.CancelFunc{},
-		early:   map[string]runtime.ContainerStatus{},
+		wake:     make(chan struct{}, 1),
+		records:  map[string]*lifecycle.Record{},
+		probes:   map[string]context.CancelFunc{},
+		early:    map[string]runtime.ContainerStatus{},
+		liveness: map[string]*livenessRecord{},
 	}
 	// A restarted agent continues from the containers it finds: the latest
 	// attempt of each is current, the one before it previous.
@@ -358,9 +363,77 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-// startProbes starts the container's startup, readiness and liveness probes.
+// livenessRecord is what a container's liveness probes found: those of
+// attempt id, or of the attempt before until the new one's first run.
+type livenessRecord struct {
+	id     string
+	states []probeinfo.State
+}
+
+// livenessProbes are a container's liveness probes: its own, then those
+// of the pod's extra-liveness-probes annotation.
+// An annotation that does not decode adds none (startProbes says so).
+func livenessProbes(pod *corev1.Pod, c *corev1.Container) ([]*corev1.Probe, error) {
+	var out []*corev1.Probe
+	if c.LivenessProbe != nil {
+		out = append(out, c.LivenessProbe)
+	}
+	extra, err := probeinfo.ExtraLivenessProbes(pod)
+	for i := range extra[c.Name] {
+		out = append(out, &extra[c.Name][i])
+	}
+	return out, err
+}
+
+// observeLiveness records the run of liveness probe i of attempt id of
+// container name, out of n.
+func (w *podWorker) observeLiveness(name, id string, i, n int, ok bool, msg string) {
+	w.mu.Lock()
+	lr := w.liveness[name]
+	if lr == nil || lr.id != id || len(lr.states) != n {
+		lr = &livenessRecord{id: id, states: make([]probeinfo.State, n)}
+		for j := range lr.states {
+			lr.states[j] = probeinfo.NewState()
+		}
+		w.liveness[name] = lr
+	}
+	lr.states[i] = lr.states[i].Observe(ok, msg)
+	w.mu.Unlock()
+	w.poke()
+}
+
+// livenessConditions puts one condition per container with liveness
+// probes into st: what its probes found (nothing yet before they ran).
+func (w *podWorker) livenessConditions(pod *corev1.Pod, st *corev1.PodStatus, now time.Time) {
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		probes, _ := livenessProbes(pod, c)
+		n := len(probes)
+		if n == 0 {
+			continue
+		}
+		states := make([]probeinfo.State, n)
+		if lr := w.liveness[c.Name]; lr != nil && len(lr.states) == n {
+			copy(states, lr.states)
+		} else {
+			for j := range states {
+				states[j] = probeinfo.NewState()
+			}
+		}
+		cond := probeinfo.Condition(probeinfo.ConditionType(probeinfo.LivenessConditionPrefix, c.Name), states)
+		cond.LastTransitionTime = metav1.NewTime(now)
+		st.Conditions, _ = probeinfo.SetCondition(st.Conditions, cond)
+	}
+}
+
+// startProbes starts the container's startup, readiness and liveness
+// probes, the extra liveness probes among them.
 func (w *podWorker) startProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Container, id string) {
-	if c.StartupProbe == nil && c.ReadinessProbe == nil && c.LivenessProbe == nil {
+	liveness, err := livenessProbes(pod, c)
+	if err != nil {
+		w.a.recorder.Eventf(pod, corev1.EventTypeWarning, "Unhealthy", "Extra liveness probes ignored: %v", err)
+	}
+	if c.StartupProbe == nil && c.ReadinessProbe == nil && len(liveness) == 0 {
 		return
 	}
 	pctx, cancel := context.WithCancel(ctx)
@@ -412,14 +485,16 @@ func (w *podWorker) startProbes(ctx context.Context, pod *corev1.Pod, c *corev1.
 		})
 		afterStart(func() { readiness.Run(pctx) })
 	}
-	if c.LivenessProbe != nil {
-		liveness := prober.NewWorker(prober.Liveness, c.LivenessProbe, c, w.a.hostIP, exec, func(res prober.Result, msg string) {
+	for i, probe := range liveness {
+		pw := prober.NewWorker(prober.Liveness, probe, c, w.a.hostIP, exec, func(res prober.Result, msg string) {
 			if res == prober.Failure {
 				w.a.recorder.Eventf(pod, corev1.EventTypeWarning, "Unhealthy", "Liveness probe failed: %s", msg)
 				w.kill(pctx, pod, c.Name, id, "failed liveness probe")
 			}
+		}).OnEachResult(func(res prober.Result, msg string) {
+			w.observeLiveness(c.Name, id, i, len(liveness), res == prober.Success, msg)
 		})
-		afterStart(func() { liveness.Run(pctx) })
+		afterStart(func() { pw.Run(pctx) })
 	}
 }
 
@@ -550,7 +625,9 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 // report writes the pod's status when it changed.
 func (w *podWorker) report(ctx context.Context, pod *corev1.Pod) {
 	w.mu.Lock()
-	status := lifecycle.Status(pod, w.records, w.initFailed, w.a.hostIP, time.Now())
+	now := time.Now()
+	status := lifecycle.Status(pod, w.records, w.initFailed, w.a.hostIP, now)
+	w.livenessConditions(pod, &status, now)
 	w.mu.Unlock()
 	if w.deadline {
 		status.Phase, status.Reason = corev1.PodFailed, "DeadlineExceeded"

@@ -76,12 +76,20 @@ type Worker struct {
 	podIP    string
 	exec     Exec
 	onChange func(Result, string)
+	onResult func(Result, string)
 }
 
 // NewWorker returns a worker that calls onChange with each new verdict and
 // the last failure's message.
 func NewWorker(kind Kind, probe *corev1.Probe, c *corev1.Container, podIP string, exec Exec, onChange func(Result, string)) *Worker {
 	return &Worker{kind: kind, probe: probe, c: c, podIP: podIP, exec: exec, onChange: onChange}
+}
+
+// OnEachResult makes the worker call f with every probe's result and
+// message (before onChange), for reporting; it returns w.
+func (w *Worker) OnEachResult(f func(Result, string)) *Worker {
+	w.onResult = f
+	return w
 }
 
 // Run probes until ctx ends, a startup probe succeeds, or a liveness or
@@ -102,6 +110,9 @@ func (w *Worker) Run(ctx context.Context) {
 		res, msg := Probe(ctx, &p.ProbeHandler, seconds(p.TimeoutSeconds, 1), w.c, w.podIP, w.exec)
 		if ctx.Err() != nil {
 			return
+		}
+		if w.onResult != nil {
+			w.onResult(res, msg)
 		}
 		if verdict, changed := t.Observe(res); changed {
 			w.onChange(verdict, msg)

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
@@ -76,10 +75,10 @@ func ContainerName(containers []v1alpha1.Container, i int) string {
 }
 
 // Pod is the core/v1 Pod of one taskgroup of app: each task a container,
-// owned by app. Health checks map to probes as far as a probe can say
-// them: the first HTTP, TCP or COMMAND check of a task is its liveness
-// probe (its grace period a startup probe); REMOTE_HTTP and REMOTE_TCP run
-// from the control plane and further checks have no probe to go to.
+// owned by app. Health checks: the first HTTP, TCP or COMMAND check of a
+// task is its liveness probe (its grace period a startup probe), further
+// ones extra liveness probes the agent runs, REMOTE_HTTP and REMOTE_TCP
+// checks run from the control plane (checks.go).
 // Storage (disk) is not requested: nodes do not report it.
 func Pod(app *v1alpha1.Application, o PodOptions) *corev1.Pod {
 	spec := app.Spec
@@ -91,6 +90,7 @@ func Pod(app *v1alpha1.Application, o PodOptions) *corev1.Pod {
 	annotations := validAnnotations(bcsAnnotations)
 	annotations[AnnotationTaskGroupID] = ref.ID()
 	annotations[AnnotationGeneration] = strconv.FormatInt(app.Generation, 10)
+	setCheckAnnotations(annotations, spec)
 
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -223,7 +223,7 @@ func container(spec v1alpha1.ApplicationSpec, i int, hostNetwork bool, o PodOpti
 		}
 		c.Ports = append(c.Ports, cp)
 	}
-	c.LivenessProbe, c.StartupProbe = probes(bc)
+	c.LivenessProbe, c.StartupProbe, _ = probes(bc)
 
 	var volumes []corev1.Volume
 	for j, v := range bc.Volumes {
@@ -313,88 +313,6 @@ func resourceList(l v1alpha1.ResourceList) corev1.ResourceList {
 		out[corev1.ResourceMemory] = *resource.NewQuantity(int64(math.Round(f*1024*1024)), resource.BinarySI)
 	}
 	return out
-}
-
-// probes maps the task's first check that runs on the node. BCS ignores
-// failures for gracePeriodSeconds after the start: a startup probe that
-// may fail that long, after which the liveness probe counts
-// consecutiveFailures.
-func probes(c v1alpha1.Container) (liveness, startup *corev1.Probe) {
-	for _, hc := range c.HealthChecks {
-		handler, ok := probeHandler(hc, c.Ports)
-		if !ok {
-			continue
-		}
-		failures := hc.ConsecutiveFailures
-		if failures <= 0 {
-			failures = 3 // Mesos' default
-		}
-		period := max(hc.IntervalSeconds, 1)
-		liveness = &corev1.Probe{
-			ProbeHandler: handler, InitialDelaySeconds: hc.DelaySeconds, PeriodSeconds: period,
-			TimeoutSeconds: max(hc.TimeoutSeconds, 1), FailureThreshold: failures, SuccessThreshold: 1,
-		}
-		if hc.GracePeriodSeconds > 0 {
-			startup = liveness.DeepCopy()
-			startup.FailureThreshold = max(int32(math.Ceil(float64(hc.GracePeriodSeconds)/float64(period))), 1)
-			liveness.InitialDelaySeconds = 0 // the startup probe already waited
-		}
-		return liveness, startup
-	}
-	return nil, nil
-}
-
-func probeHandler(hc v1alpha1.HealthCheck, ports []v1alpha1.ContainerPort) (corev1.ProbeHandler, bool) {
-	switch hc.Type {
-	case "HTTP":
-		if hc.HTTP == nil {
-			return corev1.ProbeHandler{}, false
-		}
-		port, ok := probePort(hc.HTTP.Port, hc.HTTP.PortName, ports)
-		if !ok {
-			return corev1.ProbeHandler{}, false
-		}
-		get := &corev1.HTTPGetAction{Path: hc.HTTP.Path, Port: port, Scheme: corev1.URISchemeHTTP}
-		if strings.EqualFold(hc.HTTP.Scheme, "https") {
-			get.Scheme = corev1.URISchemeHTTPS
-		}
-		if get.Path == "" {
-			get.Path = "/"
-		}
-		for _, k := range sortedKeys(hc.HTTP.Headers) {
-			get.HTTPHeaders = append(get.HTTPHeaders, corev1.HTTPHeader{Name: k, Value: hc.HTTP.Headers[k]})
-		}
-		return corev1.ProbeHandler{HTTPGet: get}, true
-	case "TCP":
-		if hc.TCP == nil {
-			return corev1.ProbeHandler{}, false
-		}
-		port, ok := probePort(hc.TCP.Port, hc.TCP.PortName, ports)
-		if !ok {
-			return corev1.ProbeHandler{}, false
-		}
-		return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: port}}, true
-	case "COMMAND":
-		if hc.Command == nil || hc.Command.Value == "" {
-			return corev1.ProbeHandler{}, false
-		}
-		return corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", hc.Command.Value}}}, true
-	}
-	return corev1.ProbeHandler{}, false
-}
-
-// probePort is the port number: given, or that of the named port (BCS
-// names need not be valid Kubernetes port names, so never by name).
-func probePort(port int32, name string, ports []v1alpha1.ContainerPort) (intstr.IntOrString, bool) {
-	if port > 0 {
-		return intstr.FromInt32(port), true
-	}
-	for _, p := range ports {
-		if p.Name == name && name != "" && p.ContainerPort > 0 {
-			return intstr.FromInt32(p.ContainerPort), true
-		}
-	}
-	return intstr.IntOrString{}, false
 }
 
 func sortedKeys(m map[string]string) []string {

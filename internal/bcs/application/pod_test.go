@@ -1,6 +1,7 @@
 package application
 
 import (
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/podyard/podyard/internal/agent/probeinfo"
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/apis/core/defaults"
 	corevalidation "github.com/podyard/podyard/internal/apis/core/validation"
@@ -167,8 +169,18 @@ func TestPodTranslation(t *testing.T) {
 		}, func(t *testing.T, p *corev1.Pod) {
 			c := p.Spec.Containers[0]
 			lp := c.LivenessProbe
-			if lp == nil || lp.TCPSocket == nil || lp.TCPSocket.Port != intstr.FromInt32(81) || lp.InitialDelaySeconds != 4 || lp.PeriodSeconds != 6 || lp.FailureThreshold != 3 || c.StartupProbe != nil {
+			// consecutiveFailures 0: BCS never kills, so the threshold is out of reach.
+			if lp == nil || lp.TCPSocket == nil || lp.TCPSocket.Port != intstr.FromInt32(81) || lp.InitialDelaySeconds != 4 || lp.PeriodSeconds != 6 || lp.FailureThreshold != math.MaxInt32 || c.StartupProbe != nil {
 				t.Errorf("liveness %+v startup %+v", lp, c.StartupProbe)
+			}
+			// The COMMAND check is an extra liveness probe, REMOTE_TCP a remote check.
+			extra, err := probeinfo.ExtraLivenessProbes(p)
+			if err != nil || len(extra) != 1 || len(extra[c.Name]) != 1 || extra[c.Name][0].Exec == nil {
+				t.Errorf("extra liveness probes %+v %v", extra, err)
+			}
+			remote, err := PodRemoteChecks(p)
+			if err != nil || len(remote[c.Name]) != 1 || remote[c.Name][0].TCP.Port != 81 {
+				t.Errorf("remote checks %+v %v", remote, err)
 			}
 		}},
 		{"COMMAND check", func(a *v1alpha1.Application) {
