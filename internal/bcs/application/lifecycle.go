@@ -134,6 +134,9 @@ func RestartDecision(app *v1alpha1.Application, pod *corev1.Pod, now time.Time) 
 	}
 	rp := app.Spec.RestartPolicy
 	status := TaskGroupState(pod).Status
+	if lost {
+		status = TaskLost // even once the node lifecycle deletes it
+	}
 	switch rp.Policy {
 	case "Never":
 		return Restart{}
@@ -199,8 +202,9 @@ func EndedAt(pod *corev1.Pod) time.Time {
 
 // Replacement is the taskgroup that replaces old at its index: built from
 // app's current definition by Pod with o (o.Index is old's), ReschededTimes
-// times and LastReschedTime now. retain > 0 keeps it to old's node for
-// that long after from (required node affinity), as hostRetainTime does.
+// times and LastReschedTime now. Until retainUntil (when that is after
+// now) it may go to old's node alone (required node affinity), as
+// hostRetainTime does.
 func Replacement(app *v1alpha1.Application, old *corev1.Pod, o PodOptions, times int, now time.Time, retainUntil time.Time) *corev1.Pod {
 	o.Index, _ = InstanceIndex(old)
 	pod := Pod(app, o)
