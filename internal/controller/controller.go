@@ -16,6 +16,7 @@ import (
 	"github.com/podyard/podyard/internal/controller/garbagecollector"
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
+	"github.com/podyard/podyard/internal/controller/remotecheck"
 	runcommandcontroller "github.com/podyard/podyard/internal/controller/runcommand"
 	"github.com/podyard/podyard/internal/controller/serviceaccount"
 	"github.com/podyard/podyard/internal/runcommand"
@@ -85,12 +86,14 @@ func ControlPlane(c Config) StartFunc {
 			commands = runcommandcontroller.New(client, rcClient, factory, rc.Timeouts, rc.Pod, log)
 		}
 		var apps *applicationcontroller.Controller
+		var remote *remotecheck.Controller // BCS REMOTE_HTTP/REMOTE_TCP checks
 		if c.Application != nil {
 			appClients, err := applicationcontroller.NewClients(cfg)
 			if err != nil {
 				return fmt.Errorf("controllers: %w", err)
 			}
 			apps = applicationcontroller.New(client, appClients, factory, *c.Application, log)
+			remote = remotecheck.New(client, factory, log)
 		}
 		factory.Start(ctx.Done())
 		go namespaces.Run(ctx, 2)
@@ -104,6 +107,7 @@ func ControlPlane(c Config) StartFunc {
 		}
 		if apps != nil {
 			go apps.Run(ctx, 4)
+			go remote.Run(ctx)
 		}
 		return nil
 	}
