@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/podyard/podyard/internal/bcs/clients"
+	agentsettingcontroller "github.com/podyard/podyard/internal/controller/agentsetting"
 	applicationcontroller "github.com/podyard/podyard/internal/controller/application"
 	"github.com/podyard/podyard/internal/controller/garbagecollector"
 	"github.com/podyard/podyard/internal/controller/namespace"
@@ -46,7 +48,7 @@ type RunCommandConfig struct {
 
 // ControlPlane starts the control plane's controllers: namespace
 // lifecycle, default service accounts, the scheduler, node lifecycle, run
-// commands and BCS applications.
+// commands, BCS applications and BCS agent settings.
 func ControlPlane(c Config) StartFunc {
 	log := c.Log
 	return func(ctx context.Context, cfg *rest.Config) error {
@@ -95,6 +97,16 @@ func ControlPlane(c Config) StartFunc {
 			apps = applicationcontroller.New(client, appClients, factory, *c.Application, log)
 			remote = remotecheck.New(client, factory, log)
 		}
+		var agents *agentsettingcontroller.Controller
+		if c.Application != nil { // BCS agent settings go with BCS applications
+			settings, err := clients.NewAgentSettings(cfg)
+			if err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
+			if agents, err = agentsettingcontroller.New(client, settings, factory, log); err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
+		}
 		factory.Start(ctx.Done())
 		go namespaces.Run(ctx, 2)
 		go accounts.Run(ctx, 2)
@@ -108,6 +120,9 @@ func ControlPlane(c Config) StartFunc {
 		if apps != nil {
 			go apps.Run(ctx, 4)
 			go remote.Run(ctx)
+		}
+		if agents != nil {
+			go agents.Run(ctx, 2)
 		}
 		return nil
 	}
