@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
@@ -40,7 +41,9 @@ import (
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/generated/openapi"
 	"github.com/podyard/podyard/internal/pki"
+	agentsettingregistry "github.com/podyard/podyard/internal/registry/agentsetting"
 	applicationregistry "github.com/podyard/podyard/internal/registry/application"
+	applicationversionregistry "github.com/podyard/podyard/internal/registry/applicationversion"
 	runcommandregistry "github.com/podyard/podyard/internal/registry/runcommand"
 	"github.com/podyard/podyard/internal/runcommand"
 	"github.com/podyard/podyard/internal/runcommand/archive"
@@ -174,7 +177,9 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 		arm.NewHandler(o.RunCommand.Config, config.LoopbackClientConfig, tokens, config.Authorization.Authorizer, log))
 	// The BCS dialect needs nothing made before it serves: a BCS namespace
 	// is made by the first create in it.
-	bcsHandler := bcs.NewHandler(o.BCS, config.LoopbackClientConfig, log)
+	bcsConfig := o.BCS
+	bcsConfig.ServerURL = url // its cluster/endpoints
+	bcsHandler := bcs.NewHandler(bcsConfig, config.LoopbackClientConfig, log)
 	for _, prefix := range bcs.PathPrefixes {
 		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)
 	}
@@ -304,8 +309,14 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 		nil,
 	)
 	// Podyard's own types have no protobuf encoding: JSON, as for CRDs.
-	factory.SetSerializer(runcommandregistry.Resource, runtime.ContentTypeJSON, nil)
-	factory.SetSerializer(applicationregistry.Resource, runtime.ContentTypeJSON, nil)
+	for _, resource := range []schema.GroupResource{
+		runcommandregistry.Resource,
+		applicationregistry.Resource,
+		applicationversionregistry.Resource,
+		agentsettingregistry.Resource,
+	} {
+		factory.SetSerializer(resource, runtime.ContentTypeJSON, nil)
+	}
 	if err := etcdOptions.ApplyWithStorageFactoryTo(factory, &c.Config); err != nil {
 		return fmt.Errorf("apiserver: etcd: %w", err)
 	}
