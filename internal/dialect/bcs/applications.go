@@ -386,13 +386,9 @@ func toTaskView(app *v1alpha1.Application, name, ns string, ref application.Task
 		}
 	}
 	t.Labels, _ = application.PodMetadata(app.Spec)
-	if cs := containerStatus(pod, c.Name); cs != nil && len(bc.HealthChecks) > 0 && cs.State.Running != nil {
-		t.IsChecked = cs.Started != nil && *cs.Started
-		t.Healthy = cs.Ready
-		for _, hc := range bc.HealthChecks {
-			t.HealthCheckStatus = append(t.HealthCheckStatus, &HealthCheckStatusView{Type: hc.Type, Result: cs.Ready})
-		}
-	}
+	h := Health(bc, pod, c.Name)
+	t.HealthCheckStatus, t.Healthy, t.IsChecked = h.Status, h.Healthy, h.IsChecked
+	t.ConsecutiveFailureTimes, t.LocalMaxConsecutiveFailures = h.ConsecutiveFailureTimes, h.LocalMaxConsecutiveFailures
 	return t
 }
 

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/podyard/podyard/internal/agent/probeinfo"
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
 )
@@ -196,6 +197,10 @@ func TestTaskGroupView(t *testing.T) {
 		Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(time.Unix(1700000003, 0))}},
 		ContainerStatuses: []corev1.ContainerStatus{{Name: running.Spec.Containers[0].Name, Ready: true, Started: ptr.To(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}},
 	}
+	// The agent's report of the task's local (HTTP) check: run once, passed.
+	running.Status.Conditions = append(running.Status.Conditions, probeinfo.Condition(
+		probeinfo.ConditionType(probeinfo.LivenessConditionPrefix, running.Spec.Containers[0].Name),
+		[]probeinfo.State{probeinfo.NewState().Observe(true, "")}))
 
 	tg := ToTaskGroupView(app, "defaultGroup", running)
 	if tg.ID != "1.app-test.defaultGroup.10001.1547025443000246456" || tg.Name != "app-test-1" || tg.AppID != "app-test" || tg.RunAs != "defaultGroup" ||
