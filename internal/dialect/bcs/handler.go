@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/podyard/podyard/internal/bcs/clients"
 )
 
 // maxBodyBytes bounds a request body: more than etcd takes for one object.
@@ -27,6 +29,8 @@ type Config struct {
 	// ClusterID is the cluster this server answers for: the BCS-ClusterID
 	// header must equal it.
 	ClusterID string
+	// ServerURL is how clients reach this server (cluster/endpoints).
+	ServerURL string
 }
 
 // Handler serves the dialect. Each request acts as its caller: the
@@ -61,6 +65,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *Error {
 	}
 	if err := CheckCluster(r.Header.Get(ClusterHeader), h.cfg.ClusterID); err != nil {
 		return err
+	}
+	if route, methods, ok := ParseClusterPath(r.URL.Path); ok { // no namespace
+		cfg := impersonating(h.loopback, caller)
+		kube, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return internalError(fmt.Errorf("BCS API client: %w", err))
+		}
+		settings, err := clients.NewAgentSettings(cfg)
+		if err != nil {
+			return internalError(fmt.Errorf("BCS API client: %w", err))
+		}
+		return h.serveCluster(w, r, route, methods, clusterAPI{kube: kube, settings: settings, clusterID: h.cfg.ClusterID, serverURL: h.cfg.ServerURL})
 	}
 	route, ok := ParsePath(r.URL.Path)
 	if !ok {
