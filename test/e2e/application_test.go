@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,8 +58,16 @@ func TestApplicationAPI(t *testing.T) {
 	ctx := context.Background()
 
 	resources := s.Kubectl("api-resources", "--api-group=bcs.podyard.io", "--no-headers")
-	if f := strings.Fields(resources); len(f) != 5 || f[0] != "applications" || f[1] != "app" || f[2] != "bcs.podyard.io/v1alpha1" || f[3] != "true" || f[4] != "Application" {
-		t.Errorf("kubectl api-resources: %q", resources)
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSpace(resources), "\n") {
+		f := strings.Fields(line)
+		kinds = append(kinds, f[len(f)-1])
+		if f[0] == "applications" && (len(f) != 5 || f[1] != "app" || f[2] != "bcs.podyard.io/v1alpha1" || f[3] != "true") {
+			t.Errorf("kubectl api-resources: applications: %q", line)
+		}
+	}
+	if !slices.Equal(kinds, []string{"AgentSetting", "Application", "ApplicationVersion"}) {
+		t.Errorf("kubectl api-resources: kinds %v in %q", kinds, resources)
 	}
 	explain := s.Kubectl("explain", "application.spec")
 	for _, want := range []string{"instance", "template", "restartPolicy", "killPolicy", "constraint", "updatePolicy"} {

@@ -432,26 +432,26 @@ func Tasks(taskgroups []*TaskGroupView) []*TaskView {
 // URL's.
 func ToApplication(t Target, body []byte) (*v1alpha1.Application, *Error) {
 	spec, err := application.Parse(body)
+	var posted struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(body, &posted) // a JSON error is Parse's to report
 	var invalid *application.InvalidError
 	switch {
 	case errors.Is(err, application.ErrJSON):
 		return nil, Errorf(CodeJSONDecode, "json decode failed! %v", err)
+	case posted.Kind != "" && posted.Kind != KindApplication: // another kind's body: say so before its parameters
+		return nil, Errorf(CodeRequestData, "Kind %s is invalid: the URL is for %s", posted.Kind, KindApplication)
 	case errors.As(err, &invalid):
 		return nil, Errorf(CodeParameter, "there is some error in the parameters: %s", invalid.Reason)
 	case err != nil:
 		return nil, Errorf(CodeParameter, "there is some error in the parameters: %v", err)
 	}
-	var posted struct {
-		Metadata struct {
-			Namespace string `json:"namespace"`
-		} `json:"metadata"`
-	}
-	_ = json.Unmarshal(body, &posted) // Parse read it already
 	if posted.Metadata.Namespace == "" {
 		spec.Metadata.Namespace = t.Namespace
-	}
-	if spec.Kind != KindApplication {
-		return nil, Errorf(CodeRequestData, "Kind %s is invalid: the URL is for %s", spec.Kind, KindApplication)
 	}
 	if spec.Metadata.Namespace != t.Namespace {
 		return nil, Errorf(CodeRequestData, "metadata.namespace %q is not the URL's namespace %q", spec.Metadata.Namespace, t.Namespace)

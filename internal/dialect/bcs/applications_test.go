@@ -62,6 +62,7 @@ func TestToApplication(t *testing.T) {
 		{"JSON of another shape", "defaultGroup", `{"spec": {"instance": "two"}}`, CodeJSONDecode, nil},
 		{"URL and body namespaces differ", "otherGroup", seed, CodeRequestData, nil},
 		{"another kind", "defaultGroup", strings.Replace(seed, `"kind": "application"`, `"kind": "deployment"`, 1), CodeRequestData, nil},
+		{"another kind's body (no template)", "defaultGroup", `{"apiVersion":"v4","kind":"service","metadata":{"name":"s"},"spec":{}}`, CodeRequestData, nil},
 		{"instance 0", "defaultGroup", strings.Replace(seed, `"instance": 2`, `"instance": 0`, 1), CodeRequestData, nil},
 		{"instance -1", "defaultGroup", strings.Replace(seed, `"instance": 2`, `"instance": -1`, 1), CodeRequestData, nil},
 		{"name with a dot", "defaultGroup", strings.Replace(seed, `"name": "app-test"`, `"name": "app.test"`, 1), CodeParameter, nil},
