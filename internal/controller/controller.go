@@ -15,6 +15,7 @@ import (
 	"github.com/podyard/podyard/internal/bcs/clients"
 	agentsettingcontroller "github.com/podyard/podyard/internal/controller/agentsetting"
 	applicationcontroller "github.com/podyard/podyard/internal/controller/application"
+	"github.com/podyard/podyard/internal/controller/appversion"
 	"github.com/podyard/podyard/internal/controller/garbagecollector"
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
@@ -88,7 +89,8 @@ func ControlPlane(c Config) StartFunc {
 			commands = runcommandcontroller.New(client, rcClient, factory, rc.Timeouts, rc.Pod, log)
 		}
 		var apps *applicationcontroller.Controller
-		var remote *remotecheck.Controller // BCS REMOTE_HTTP/REMOTE_TCP checks
+		var remote *remotecheck.Controller  // BCS REMOTE_HTTP/REMOTE_TCP checks
+		var versions *appversion.Controller // BCS application versions
 		if c.Application != nil {
 			appClients, err := applicationcontroller.NewClients(cfg)
 			if err != nil {
@@ -96,6 +98,11 @@ func ControlPlane(c Config) StartFunc {
 			}
 			apps = applicationcontroller.New(client, appClients, factory, *c.Application, log)
 			remote = remotecheck.New(client, factory, log)
+			versionClients, err := clients.NewApplicationVersions(cfg)
+			if err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
+			versions = appversion.New(appClients, versionClients, log)
 		}
 		var agents *agentsettingcontroller.Controller
 		if c.Application != nil { // BCS agent settings go with BCS applications
@@ -120,6 +127,7 @@ func ControlPlane(c Config) StartFunc {
 		if apps != nil {
 			go apps.Run(ctx, 4)
 			go remote.Run(ctx)
+			go versions.Run(ctx, 2)
 		}
 		if agents != nil {
 			go agents.Run(ctx, 2)

@@ -71,6 +71,8 @@ func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func
 			return nil, err
 		}
 		return application.ToDefinition(app.Spec), nil
+	case route.Sub == SubVersions && r.Method == http.MethodGet:
+		return a.versions(ctx, route.Name, route.Version)
 	case route.Sub == SubScale && r.Method == http.MethodPut:
 		return nil, a.scale(ctx, route.Name, route.Instances)
 	case route.Sub == SubRescheduler && r.Method == http.MethodPut:

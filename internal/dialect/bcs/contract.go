@@ -141,11 +141,14 @@ type Route struct {
 	Kind      string // "configmap", "secret", "service" or "application"
 	Name      string // set for paths that end in a name
 	// Sub is what of an application the path names: "taskgroups",
-	// "tasks", "scale" (Instances is then its {n}) or "definition".
+	// "tasks", "scale" (Instances is then its {n}), "definition" or
+	// "versions" (Version is then its {id}, if any).
 	Sub       string
 	Instances string
 	// TaskGroup is the taskgroup ID of .../taskgroups/{id}/rescheduler.
 	TaskGroup string
+	// Version is the version ID of .../versions/{id} ("" lists them).
+	Version string
 }
 
 // Application sub-routes.
@@ -154,13 +157,15 @@ const (
 	SubTasks      = "tasks"
 	SubScale      = "scale"
 	SubDefinition = "definition"
+	SubVersions   = "versions"
 )
 
 // ParsePath reads a request path; ok is false for a path outside the
 // routes the dialect serves:
 //
 //	namespaces/{ns}/{configmaps,secrets,services,applications}[/{name}]
-//	namespaces/{ns}/applications/{name}/{taskgroups,tasks}
+//	namespaces/{ns}/applications/{name}/{taskgroups,tasks,versions}
+//	namespaces/{ns}/applications/{name}/versions/{id}
 //	namespaces/{ns}/applications/{name}/scale/{n}
 //	namespaces/{ns}/applications/{name}/taskgroups/{id}/rescheduler
 //	definition/application/{ns}/{name}
@@ -194,8 +199,10 @@ func ParsePath(p string) (Route, bool) {
 	case len(parts) == 3:
 	case len(parts) == 4:
 		r.Name = parts[3]
-	case kind == KindApplication && len(parts) == 5 && (parts[4] == SubTaskGroups || parts[4] == SubTasks):
+	case kind == KindApplication && len(parts) == 5 && (parts[4] == SubTaskGroups || parts[4] == SubTasks || parts[4] == SubVersions):
 		r.Name, r.Sub = parts[3], parts[4]
+	case kind == KindApplication && len(parts) == 6 && parts[4] == SubVersions:
+		r.Name, r.Sub, r.Version = parts[3], SubVersions, parts[5]
 	case kind == KindApplication && len(parts) == 6 && parts[4] == SubScale:
 		r.Name, r.Sub, r.Instances = parts[3], SubScale, parts[5]
 	case kind == KindApplication && len(parts) == 7 && parts[4] == SubTaskGroups && parts[6] == SubRescheduler:

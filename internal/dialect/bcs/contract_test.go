@@ -102,7 +102,8 @@ func TestParsePath(t *testing.T) {
 		{"/v4/scheduler/mesos/definition/deployment/defaultGroup/app-test", Route{}, false},
 		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale", Route{}, false},
 		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/scale/", Route{}, false},
-		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/versions", Route{}, false},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/versions", Route{Namespace: "defaultGroup", Kind: KindApplication, Name: "app-test", Sub: SubVersions}, true},
+		{"/v4/scheduler/mesos/namespaces/defaultGroup/applications/app-test/deployments", Route{}, false},
 		{"/v4/scheduler/mesos/namespaces/defaultGroup/configmaps/a/taskgroups", Route{}, false},
 	} {
 		got, ok := ParsePath(tc.path)
