@@ -20,7 +20,8 @@ import (
 // TestBCSApplicationRunning: with the application controller and a node,
 // an application posted over the BCS API gets its taskgroups, which reach
 // Running as GET taskgroups shows them (on the node, with its address);
-// scale and DELETE ?enforce=1 take them away. The seed's image-only
+// kubectl sees them as Pods and execs into them; scale and DELETE
+// ?enforce=1 take them away. The seed's image-only
 // application cannot run under the process runtime: its taskgroups fail
 // with a message and the application is Abnormal.
 func TestBCSApplicationRunning(t *testing.T) {
@@ -70,6 +71,22 @@ func TestBCSApplicationRunning(t *testing.T) {
 		app, _ := c.do("GET", base+"/sleeper", cluster, "").ok(t, "get").(map[string]any)
 		return app["Status"] == "Running" && app["RunningInstances"] == float64(2) && app["Instances"] == float64(2)
 	})
+
+	// The same taskgroups through kubectl: Pods of the application, Running,
+	// and exec runs in a task's container.
+	out := s.Kubectl("get", "pods", "-n", ns, "-l", application.LabelApplication+"=sleeper", "--no-headers", "-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase")
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == "Running" {
+			names = append(names, f[0])
+		}
+	}
+	if len(names) != 2 {
+		t.Fatalf("kubectl get pods: %q, want the two taskgroup Pods Running", out)
+	}
+	if got := strings.TrimSpace(s.Kubectl("exec", "-n", ns, names[0], "--", "sh", "-c", "echo in-$0", "taskgroup")); got != "in-taskgroup" {
+		t.Errorf("kubectl exec into taskgroup %s: %q", names[0], got)
+	}
 
 	c.do("PUT", base+"/sleeper/scale/1", cluster, "").expect(t, "scale to 1", 200, 0)
 	waitFor(t, "one taskgroup left, index 0", func() bool {
