@@ -150,6 +150,7 @@ func coreStorage(scheme *Scheme, opts generic.RESTOptionsGetter, agentCert tls.C
 		"pods":                     pods.Pod,
 		"pods/status":              pods.Status,
 		"pods/ephemeralcontainers": pods.EphemeralContainers,
+		"pods/resize":              pods.Resize,
 		"pods/binding":             pods.Binding,
 		"pods/eviction":            pods.Eviction,
 		"pods/log":                 pods.Log,

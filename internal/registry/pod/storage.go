@@ -15,6 +15,7 @@ type Storage struct {
 	Pod                 *REST
 	Status              *store.SubresourceREST
 	EphemeralContainers *store.SubresourceREST
+	Resize              *store.SubresourceREST
 	Binding             *BindingREST
 	Eviction            *EvictionREST
 	Log                 *LogREST
@@ -49,6 +50,7 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter, nodes
 		Pod:                 podREST,
 		Status:              store.NewSubresource(pods, statusStrategy{s}),
 		EphemeralContainers: store.NewSubresource(pods, ephemeralStrategy{s}),
+		Resize:              store.NewSubresource(pods, resizeStrategy{s}),
 		Binding:             &BindingREST{store: pods},
 		Eviction:            &EvictionREST{pods: podREST},
 		Log:                 &LogREST{store: pods, Backend: agentLogs{nodes}},
