@@ -1,3 +1,6 @@
+// Package appversion records the versions of BCS Applications: a thin loop
+// around internal/bcs/versions (what to record), on informers of
+// Applications and ApplicationVersions.
 package appversion
 
 import (
@@ -13,6 +16,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	bcsversions "github.com/podyard/podyard/internal/bcs/versions"
 	"github.com/podyard/podyard/internal/typedclient"
 )
 
@@ -151,7 +155,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		versions = append(versions, o.(*v1alpha1.ApplicationVersion))
 	}
 	versions = c.withCreated(key, versions)
-	v := Decide(app, versions, c.now())
+	v := bcsversions.Decide(app, versions, c.now())
 	if v == nil {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
-	"github.com/podyard/podyard/internal/controller/appversion"
+	"github.com/podyard/podyard/internal/bcs/versions"
 )
 
 // The versions of an application: GET .../applications/{name}/versions
@@ -227,5 +227,5 @@ func (a apps) versionsOf(ctx context.Context, app *v1alpha1.Application) ([]*v1a
 		}
 		all = append(all, v)
 	}
-	return appversion.Of(app, all), nil
+	return versions.Of(app, all), nil
 }

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
-	"github.com/podyard/podyard/internal/controller/appversion"
+	"github.com/podyard/podyard/internal/bcs/versions"
 )
 
 func TestParseVersionPaths(t *testing.T) {
@@ -73,9 +73,9 @@ func TestVersionRoutes(t *testing.T) {
 	former.UID = "uid-0"
 	// Out of order, IDs of different lengths: sorted as numbers.
 	for _, v := range []*v1alpha1.ApplicationVersion{
-		appversion.For(scaled, "1700000000000000100"),
-		appversion.For(former, "1700000000000000050"),
-		appversion.For(app, "999999999999999999"),
+		versions.For(scaled, "1700000000000000100"),
+		versions.For(former, "1700000000000000050"),
+		versions.For(app, "999999999999999999"),
 	} {
 		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
 		if err != nil {
@@ -119,7 +119,7 @@ func TestVersionView(t *testing.T) {
 	app.Spec.Template.Metadata.Labels = map[string]string{"podname": "template", "tier": "game"}
 	app.Spec.Template.Spec.Containers[0].Env = []v1alpha1.EnvVar{{Name: "A", Value: "1"}}
 	app.Spec.Template.Spec.Containers[0].Volumes = []v1alpha1.VolumeUnit{{Name: "v", Volume: v1alpha1.Volume{HostPath: "/data", MountPath: "/mnt", ReadOnly: true}}}
-	b, jerr := json.Marshal(ToVersionView(app, "defaultGroup", appversion.For(app, "1700000000000000000")))
+	b, jerr := json.Marshal(ToVersionView(app, "defaultGroup", versions.For(app, "1700000000000000000")))
 	if jerr != nil {
 		t.Fatal(jerr)
 	}

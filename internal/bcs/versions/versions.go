@@ -1,12 +1,12 @@
-// Package appversion records the versions of BCS Applications
-// (bcs.podyard.io): every definition an application has had, as BCS keeps
-// them. Whenever an Application's spec differs from its newest recorded
-// ApplicationVersion (a create, an update or rollback that changed it, a
-// scale), the controller records a new one; versions are never pruned and
-// go with their application (the garbage collector deletes them through
-// their ownerReference). This file is the pure part: which versions are an
+// Package versions is the pure part of BCS application versions
+// (bcs.podyard.io ApplicationVersions): every definition an application has
+// had, as BCS keeps them. Whenever an Application's spec differs from its
+// newest recorded version (a create, an update or rollback that changed it,
+// a scale), internal/controller/appversion records a new one; versions are
+// never pruned and go with their application (the garbage collector deletes
+// them through their ownerReference). Here: which versions are an
 // application's, which is the newest, and what to record.
-package appversion
+package versions
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package appversion
+package versions
 
 import (
 	"strconv"
@@ -152,31 +152,5 @@ func TestOfAndSort(t *testing.T) {
 	}
 	if Recorded(app, nil) {
 		t.Error("Recorded with no versions")
-	}
-}
-
-// TestWithCreated: a version the controller made but its informer has not
-// brought yet counts, so a sync in between records nothing again; once the
-// informer has it, it is forgotten.
-func TestWithCreated(t *testing.T) {
-	now := time.Unix(1700000000, 0)
-	app := testApp("uid-1", 2, "nginx:1")
-	made := Decide(app, nil, now)
-	made.UID = "v-uid-1"
-	c := &Controller{created: map[string]*v1alpha1.ApplicationVersion{"bcs-defaultgroup/app-test": made}}
-	const key = "bcs-defaultgroup/app-test"
-	if v := Decide(app, c.withCreated(key, nil), now.Add(time.Second)); v != nil {
-		t.Errorf("stale cache: recorded %s again", v.ID)
-	}
-	if c.created[key] == nil {
-		t.Error("forgotten before the informer brought it")
-	}
-	if got := c.withCreated(key, []*v1alpha1.ApplicationVersion{made}); len(got) != 1 || c.created[key] != nil {
-		t.Errorf("informer has it: %d versions, remembered %v", len(got), c.created[key] != nil)
-	}
-	c.created[key] = made
-	c.forget(key)
-	if c.created[key] != nil {
-		t.Error("forget kept it")
 	}
 }
