@@ -27,17 +27,19 @@ const (
 )
 
 // probes maps the task's checks that run on the node (HTTP, TCP,
-// COMMAND). The first is the liveness probe; BCS ignores failures for
-// gracePeriodSeconds after the start: a startup probe that may fail that
-// long, after which the liveness probe counts consecutiveFailures. Each
-// further one is an extra liveness probe, which the agent runs after the
-// startup probe too, first after max(delaySeconds, gracePeriodSeconds)
-// (BCS's executor waits the grace period before its first check). BCS
-// ran only the first local check of a task and dropped the others;
-// Podyard runs them all. consecutiveFailures 0 never kills (BCS's
+// COMMAND). The first is the liveness probe, each further one an extra
+// liveness probe. Every one first runs after max(delaySeconds,
+// gracePeriodSeconds) (BCS's executor waits the grace period before its
+// first check, so no failure counts within it) and kills the task after
+// consecutiveFailures failures in a row. There is no startup probe: one
+// kills when it has failed its threshold, so a task would be killed at the
+// end of its grace period after a single failure, whatever
+// consecutiveFailures says, and without its check ever reporting a
+// failure. BCS ran only the first local check of a task and dropped the
+// others; Podyard runs them all. consecutiveFailures 0 never kills (BCS's
 // scheduler kills only when it is positive): the threshold is then out of
 // reach and failures are only reported.
-func probes(c v1alpha1.Container) (liveness, startup *corev1.Probe, extra []corev1.Probe) {
+func probes(c v1alpha1.Container) (liveness *corev1.Probe, extra []corev1.Probe) {
 	for _, hc := range c.HealthChecks {
 		handler, ok := probeHandler(hc, c.Ports)
 		if !ok {
@@ -47,24 +49,17 @@ func probes(c v1alpha1.Container) (liveness, startup *corev1.Probe, extra []core
 		if failures <= 0 {
 			failures = math.MaxInt32
 		}
-		period := max(hc.IntervalSeconds, 1)
 		p := &corev1.Probe{
-			ProbeHandler: handler, InitialDelaySeconds: hc.DelaySeconds, PeriodSeconds: period,
+			ProbeHandler: handler, InitialDelaySeconds: max(hc.DelaySeconds, hc.GracePeriodSeconds), PeriodSeconds: max(hc.IntervalSeconds, 1),
 			TimeoutSeconds: max(hc.TimeoutSeconds, 1), FailureThreshold: failures, SuccessThreshold: 1,
 		}
 		if liveness != nil {
-			p.InitialDelaySeconds = max(hc.DelaySeconds, hc.GracePeriodSeconds)
 			extra = append(extra, *p)
 			continue
 		}
 		liveness = p
-		if hc.GracePeriodSeconds > 0 {
-			startup = liveness.DeepCopy()
-			startup.FailureThreshold = max(int32(math.Ceil(float64(hc.GracePeriodSeconds)/float64(period))), 1)
-			liveness.InitialDelaySeconds = 0 // the startup probe already waited
-		}
 	}
-	return liveness, startup, extra
+	return liveness, extra
 }
 
 // IsLocalCheck says whether hc runs on the node as a probe of its task's
@@ -120,7 +115,7 @@ func checkAnnotations(spec v1alpha1.ApplicationSpec) map[string]string {
 	remote := map[string][]v1alpha1.HealthCheck{}
 	for i, bc := range spec.Template.Spec.Containers {
 		name := ContainerName(spec.Template.Spec.Containers, i)
-		if _, _, e := probes(bc); len(e) > 0 {
+		if _, e := probes(bc); len(e) > 0 {
 			extra[name] = e
 		}
 		if r := RemoteChecks(bc); len(r) > 0 {

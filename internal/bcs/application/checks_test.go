@@ -17,18 +17,23 @@ func TestProbesOfChecks(t *testing.T) {
 		return &v1alpha1.TCPHealthCheck{Port: port, PortName: name}
 	}
 	tests := []struct {
-		name    string
-		checks  []v1alpha1.HealthCheck
-		live    *corev1.Probe
-		startup *corev1.Probe
-		extra   []corev1.Probe
+		name   string
+		checks []v1alpha1.HealthCheck
+		live   *corev1.Probe
+		extra  []corev1.Probe
 	}{
-		{"none", nil, nil, nil, nil},
-		{"remote only", []v1alpha1.HealthCheck{{Type: "REMOTE_TCP", TCP: tcp(1, "")}}, nil, nil, nil},
-		{"first local is liveness, its grace a startup probe",
+		{"none", nil, nil, nil},
+		{"remote only", []v1alpha1.HealthCheck{{Type: "REMOTE_TCP", TCP: tcp(1, "")}}, nil, nil},
+		// Grace was a startup probe, which killed the task at its end after
+		// one failure, whatever consecutiveFailures said: no failure counts
+		// within grace, then consecutiveFailures do.
+		{"first local is liveness, first after max(delay, grace), no startup probe",
 			[]v1alpha1.HealthCheck{{Type: "TCP", TCP: tcp(0, "web"), DelaySeconds: 10, IntervalSeconds: 5, TimeoutSeconds: 2, GracePeriodSeconds: 12, ConsecutiveFailures: 4}},
-			&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 4, SuccessThreshold: 1},
-			&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, InitialDelaySeconds: 10, PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 3, SuccessThreshold: 1},
+			&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, InitialDelaySeconds: 12, PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 4, SuccessThreshold: 1},
+			nil},
+		{"grace shorter than delay; failures 0 never kill, grace or not",
+			[]v1alpha1.HealthCheck{{Type: "TCP", TCP: tcp(0, "web"), DelaySeconds: 10, IntervalSeconds: 5, TimeoutSeconds: 2, GracePeriodSeconds: 3}},
+			&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, InitialDelaySeconds: 10, PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: math.MaxInt32, SuccessThreshold: 1},
 			nil},
 		{"further locals are extra probes waiting max(delay, grace); failures 0 never kill",
 			[]v1alpha1.HealthCheck{
@@ -39,7 +44,6 @@ func TestProbesOfChecks(t *testing.T) {
 				{Type: "HTTP", HTTP: &v1alpha1.HTTPHealthCheck{PortName: "web", Path: "/x"}, DelaySeconds: 9, GracePeriodSeconds: 2, IntervalSeconds: 3, TimeoutSeconds: 1, ConsecutiveFailures: 2},
 			},
 			&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9)}}, PeriodSeconds: 1, TimeoutSeconds: 1, FailureThreshold: 1, SuccessThreshold: 1},
-			nil,
 			[]corev1.Probe{
 				{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", "false"}}}, InitialDelaySeconds: 7, PeriodSeconds: 2, TimeoutSeconds: 1, FailureThreshold: math.MaxInt32, SuccessThreshold: 1},
 				{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/x", Port: intstr.FromInt32(8080), Scheme: corev1.URISchemeHTTP}}, InitialDelaySeconds: 9, PeriodSeconds: 3, TimeoutSeconds: 1, FailureThreshold: 2, SuccessThreshold: 1},
@@ -47,9 +51,9 @@ func TestProbesOfChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			live, startup, extra := probes(v1alpha1.Container{Ports: ports, HealthChecks: tt.checks})
-			if !equalProbe(live, tt.live) || !equalProbe(startup, tt.startup) {
-				t.Errorf("liveness %v startup %v, want %v %v", live, startup, tt.live, tt.startup)
+			live, extra := probes(v1alpha1.Container{Ports: ports, HealthChecks: tt.checks})
+			if !equalProbe(live, tt.live) {
+				t.Errorf("liveness %v, want %v", live, tt.live)
 			}
 			if len(extra) != len(tt.extra) {
 				t.Fatalf("extra %v, want %v", extra, tt.extra)

@@ -223,7 +223,7 @@ func container(spec v1alpha1.ApplicationSpec, i int, hostNetwork bool, o PodOpti
 		}
 		c.Ports = append(c.Ports, cp)
 	}
-	c.LivenessProbe, c.StartupProbe, _ = probes(bc)
+	c.LivenessProbe, _ = probes(bc)
 
 	var volumes []corev1.Volume
 	for j, v := range bc.Volumes {

@@ -73,14 +73,16 @@ func TestPodOfSeed(t *testing.T) {
 			t.Errorf("%s: request %s limit %s, want %s", name, r.String(), l.String(), q.String())
 		}
 	}
-	// Only the HTTP check runs on the node; its grace period is a startup probe.
-	lp, sp := c.LivenessProbe, c.StartupProbe
+	// Only the HTTP check runs on the node: first after max(delay, grace),
+	// killing after consecutiveFailures; no startup probe (it killed the
+	// task after one failure at the end of its grace).
+	lp := c.LivenessProbe
 	if lp == nil || lp.HTTPGet == nil || lp.HTTPGet.Path != "/dd" || lp.HTTPGet.Port != intstr.FromInt32(9999) ||
-		lp.PeriodSeconds != 10 || lp.TimeoutSeconds != 5 || lp.FailureThreshold != 10 || lp.InitialDelaySeconds != 0 {
+		lp.PeriodSeconds != 10 || lp.TimeoutSeconds != 5 || lp.FailureThreshold != 10 || lp.InitialDelaySeconds != 10 {
 		t.Errorf("liveness %+v", lp)
 	}
-	if sp == nil || sp.HTTPGet == nil || sp.InitialDelaySeconds != 10 || sp.FailureThreshold != 1 {
-		t.Errorf("startup %+v", sp)
+	if c.StartupProbe != nil {
+		t.Errorf("startup %+v", c.StartupProbe)
 	}
 
 	// What the API server will check of it.
@@ -187,7 +189,7 @@ func TestPodTranslation(t *testing.T) {
 			a.Spec.Template.Spec.Containers[0].HealthChecks = []v1alpha1.HealthCheck{{Type: "COMMAND", Command: &v1alpha1.CommandHealthCheck{Value: "test -f /tmp/ok"}, IntervalSeconds: 10, GracePeriodSeconds: 25}}
 		}, func(t *testing.T, p *corev1.Pod) {
 			c := p.Spec.Containers[0]
-			if c.LivenessProbe == nil || strings.Join(c.LivenessProbe.Exec.Command, " ") != "/bin/sh -c test -f /tmp/ok" || c.StartupProbe.FailureThreshold != 3 {
+			if c.LivenessProbe == nil || strings.Join(c.LivenessProbe.Exec.Command, " ") != "/bin/sh -c test -f /tmp/ok" || c.LivenessProbe.InitialDelaySeconds != 25 || c.StartupProbe != nil {
 				t.Errorf("probes %+v %+v", c.LivenessProbe, c.StartupProbe)
 			}
 		}},
