@@ -45,6 +45,8 @@ type podWorker struct {
 	// early holds the exits of attempts whose Start has not returned yet
 	// (a container as short as `true` can end first), by container id.
 	early map[string]runtime.ContainerStatus
+	// resize: in-place resource changes (resize.go).
+	resize resizeState
 
 	// Owned by the worker goroutine.
 	mounts     map[string][]runtime.Mount
@@ -218,6 +220,8 @@ func (w *podWorker) sync(ctx context.Context) (wakeAt time.Time, done bool) {
 	}
 	if next.Failed {
 		w.stopAll(ctx, pod, gracePeriod(pod))
+	} else {
+		wakeAt = earliest(wakeAt, w.resizePod(ctx, pod))
 	}
 	w.report(ctx, pod)
 	return wakeAt, false
@@ -320,7 +324,7 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *cor
 		Mounts: w.mounts[c.Name],
 		TTY:    c.TTY, Stdin: c.Stdin, StdinOnce: c.StdinOnce,
 		LogPath:   w.a.logPath(pod, c.Name, attempt),
-		Resources: lifecycle.Resources(c),
+		Resources: w.containerResources(c),
 	}, nil
 }
 
@@ -628,6 +632,7 @@ func (w *podWorker) report(ctx context.Context, pod *corev1.Pod) {
 	now := time.Now()
 	status := lifecycle.Status(pod, w.records, w.initFailed, w.a.hostIP, now)
 	w.livenessConditions(pod, &status, now)
+	w.resizeStatus(&status)
 	w.mu.Unlock()
 	if w.deadline {
 		status.Phase, status.Reason = corev1.PodFailed, "DeadlineExceeded"

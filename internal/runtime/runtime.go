@@ -67,6 +67,10 @@ type ContainerStatus struct {
 	ExitCode   int
 	Reason     string // for exits: "Completed", "Error", "OOMKilled", "StartError", ...
 	Message    string
+
+	// Resources are the settings the attempt runs with: those it started
+	// with, or the last UpdateResources.
+	Resources Resources
 }
 
 // TerminalSize is a resize of a TTY, in characters.
@@ -86,6 +90,9 @@ type Runtime interface {
 	// List reports every container the runtime knows, running or exited,
 	// including those started before this process (an agent restart).
 	List(ctx context.Context) ([]ContainerStatus, error)
+	// UpdateResources changes a running container's resources in place
+	// (an in-place pod resize): it keeps running, and its status reports r.
+	UpdateResources(ctx context.Context, id string, r Resources) error
 	// Exited delivers the final status of each container whose process ends.
 	Exited() <-chan ContainerStatus
 

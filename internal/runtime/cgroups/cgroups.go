@@ -374,3 +374,27 @@ func (g Group) removePod() {
 		}
 	}
 }
+
+// Update sets g's limits to r in place (an in-place pod resize): the
+// processes keep running. Zero values leave a setting as it is.
+func (g Group) Update(r podruntime.Resources) error {
+	limits := linuxResources(r)
+	if g.Unified != "" {
+		m, err := g.load2()
+		if err != nil {
+			return err
+		}
+		if err := m.Update(cgroup2.ToResources(limits)); err != nil {
+			return fmt.Errorf("update cgroup %s: %w", g.Path, err)
+		}
+		return nil
+	}
+	cg, err := g.load()
+	if err != nil {
+		return err
+	}
+	if err := cg.Update(limits); err != nil {
+		return fmt.Errorf("update cgroup %s: %w", g.Path, err)
+	}
+	return nil
+}

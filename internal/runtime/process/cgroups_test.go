@@ -311,3 +311,11 @@ func startAndExit(args []string) error {
 	fmt.Println(st.ID)
 	return nil
 }
+
+// maybeCgroups is a test cgroup root as root, else nil.
+func maybeCgroups(t *testing.T) *cgroups.Manager {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return testCgroupRoot(t, 0)
+}

@@ -154,7 +154,7 @@ func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (_ run
 	// which a container as short as `true` does before the line is read.
 	go cmd.Wait()
 	c := &container{id: id, dir: dir, spec: sp, done: make(chan struct{})}
-	c.status = runtime.ContainerStatus{ID: id, PodUID: cfg.PodUID, Name: cfg.Name, Attempt: cfg.Attempt}
+	c.status = runtime.ContainerStatus{ID: id, PodUID: cfg.PodUID, Name: cfg.Name, Attempt: cfg.Attempt, Resources: cfg.Resources}
 	if readErr != nil || res.Error != "" {
 		// It never ran: the exit record says why.
 		var ex exit
@@ -296,7 +296,7 @@ func (r *Runtime) recover(ctx context.Context) error {
 			continue
 		}
 		c := &container{id: e.Name(), dir: dir, spec: sp, done: make(chan struct{})}
-		c.status = runtime.ContainerStatus{ID: c.id, PodUID: sp.PodUID, Name: sp.Name, Attempt: sp.Attempt}
+		c.status = runtime.ContainerStatus{ID: c.id, PodUID: sp.PodUID, Name: sp.Name, Attempt: sp.Attempt, Resources: sp.Resources}
 		r.add(c)
 		var ex exit
 		if err := readJSON(dir, exitFile, &ex); err == nil {
@@ -412,6 +412,32 @@ func (r *Runtime) running(id string) (*container, error) {
 	default:
 		return c, nil
 	}
+}
+
+// UpdateResources sets a running container's resources in place: its
+// cgroup's limits (as root), and the record in its config, so its status
+// and a restarted agent see what it runs with. Without cgroups the new
+// values are only recorded.
+func (r *Runtime) UpdateResources(ctx context.Context, id string, res runtime.Resources) error {
+	c, err := r.running(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g := c.spec.Cgroup; g != nil {
+		if err := g.Update(res); err != nil {
+			return fmt.Errorf("resize %s: %w", id, err)
+		}
+	}
+	sp := c.spec
+	sp.Resources = res
+	if err := writeJSON(c.dir, configFile, sp); err != nil {
+		return fmt.Errorf("resize %s: %w", id, err)
+	}
+	c.spec.Resources = res
+	c.status.Resources = res
+	return nil
 }
 
 // Running reports whether a container's process still runs.
