@@ -176,12 +176,19 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	server.Handler.NonGoRestfulMux.HandlePrefix(arm.PathPrefix,
 		arm.NewHandler(o.RunCommand.Config, config.LoopbackClientConfig, tokens, config.Authorization.Authorizer, log))
 	// The BCS dialect needs nothing made before it serves: a BCS namespace
-	// is made by the first create in it.
+	// is made by the first create in it; its taskgroup cache answers once
+	// synced (the API until then).
 	bcsConfig := o.BCS
 	bcsConfig.ServerURL = url // its cluster/endpoints
+	bcsConfig.TaskGroups = bcs.NewTaskGroupCache(config.Authorization.Authorizer)
 	bcsHandler := bcs.NewHandler(bcsConfig, config.LoopbackClientConfig, log)
 	for _, prefix := range bcs.PathPrefixes {
 		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)
+	}
+	if err := server.AddPostStartHook("podyard-bcs-taskgroup-cache", func(hc genericapiserver.PostStartHookContext) error {
+		return bcsConfig.TaskGroups.Start(hc.Context, hc.LoopbackClientConfig)
+	}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
 	}
 	if err := server.AddPostStartHook("podyard-command-tokens", func(hc genericapiserver.PostStartHookContext) error {
 		client, err := runcommand.NewClient(hc.LoopbackClientConfig)

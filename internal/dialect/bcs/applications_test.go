@@ -18,7 +18,7 @@ import (
 	"github.com/podyard/podyard/internal/bcs/application"
 )
 
-func seedApplication(t *testing.T) string {
+func seedApplication(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile("../../bcs/application/testdata/seed-application.json")
 	if err != nil {
@@ -109,7 +109,7 @@ func TestParseInstancesAndDeleteGrace(t *testing.T) {
 }
 
 // seedApp is the seed's application as the registry stores it.
-func seedApp(t *testing.T) *v1alpha1.Application {
+func seedApp(t testing.TB) *v1alpha1.Application {
 	t.Helper()
 	app, err := ToApplication(target(t, KindApplication, "defaultGroup"), []byte(seedApplication(t)))
 	if err != nil {
@@ -344,4 +344,34 @@ func TestParseUpdateInstancesAndOldest(t *testing.T) {
 			t.Errorf("oldest %d: %v", n, TaskGroupIDs(got))
 		}
 	}
+}
+
+// BenchmarkTaskGroupViews: what GET taskgroups of 1,000 running taskgroups
+// costs once the Pods are at hand: the views and their JSON envelope
+// (bench/bcsread measures the whole request).
+func BenchmarkTaskGroupViews(b *testing.B) {
+	app := seedApp(b)
+	pods := make([]*corev1.Pod, 1000)
+	for i := range pods {
+		p := taskgroupPod(app, i, 1547025443000246455+int64(i))
+		p.Spec.NodeName = "node-a"
+		start := metav1.NewTime(time.Unix(1700000002, 0))
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, HostIP: "10.0.0.7", PodIP: "10.0.0.7", StartTime: &start,
+			ContainerStatuses: []corev1.ContainerStatus{{Name: p.Spec.Containers[0].Name, Ready: true, Started: ptr.To(true),
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: start}}}}}
+		pods[i] = p
+	}
+	size := 0
+	for b.Loop() {
+		views := make([]*TaskGroupView, 0, len(pods))
+		for _, p := range OwnedTaskGroups(app, pods) {
+			views = append(views, ToTaskGroupView(app, "defaultGroup", p))
+		}
+		out, err := json.Marshal(Success(views))
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(out)
+	}
+	b.ReportMetric(float64(size), "bytes/answer")
 }

@@ -26,7 +26,7 @@ const (
 }`
 )
 
-func target(t *testing.T, kind, ns string) Target {
+func target(t testing.TB, kind, ns string) Target {
 	t.Helper()
 	kube, err := KubeNamespace(ns)
 	if err != nil {
