@@ -20,7 +20,8 @@ import (
 // TestBCSApplicationRunning: with the application controller and a node,
 // an application posted over the BCS API gets its taskgroups, which reach
 // Running as GET taskgroups shows them (on the node, with its address);
-// kubectl sees them as Pods and execs into them; scale and DELETE
+// kubectl sees them as Pods and execs into them; an update with
+// args=resource resizes them in place; scale and DELETE
 // ?enforce=1 take them away. The seed's image-only
 // application cannot run under the process runtime: its taskgroups fail
 // with a message and the application is Abnormal.
@@ -86,6 +87,34 @@ func TestBCSApplicationRunning(t *testing.T) {
 	}
 	if got := strings.TrimSpace(s.Kubectl("exec", "-n", ns, names[0], "--", "sh", "-c", "echo in-$0", "taskgroup")); got != "in-taskgroup" {
 		t.Errorf("kubectl exec into taskgroup %s: %q", names[0], got)
+	}
+
+	// args=resource: the running taskgroups get the new limits in place,
+	// same IDs, no container restarted.
+	idsBefore := map[string]bool{}
+	for _, tg := range taskgroups("sleeper") {
+		idsBefore[tg["ID"].(string)] = true
+	}
+	bigger := strings.NewReplacer(`"cpu":"0.05"`, `"cpu":"0.1"`, `"memory":"16"`, `"memory":"24"`).Replace(body)
+	c.do("PUT", base+"?args=resource", cluster, bigger).expect(t, "update args=resource", 200, 0)
+	waitFor(t, "both taskgroup Pods resized in place", func() bool {
+		for _, name := range names {
+			pod, err := s.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil || len(pod.Status.ContainerStatuses) != 1 {
+				return false
+			}
+			st := pod.Status.ContainerStatuses[0]
+			if st.RestartCount != 0 || st.Resources == nil || st.Resources.Limits.Cpu().MilliValue() != 100 ||
+				st.Resources.Limits.Memory().Value() != 24<<20 || pod.Spec.Containers[0].Resources.Limits.Cpu().MilliValue() != 100 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, tg := range taskgroups("sleeper") {
+		if !idsBefore[tg["ID"].(string)] {
+			t.Errorf("args=resource replaced a taskgroup: %s not among %v", tg["ID"], idsBefore)
+		}
 	}
 
 	c.do("PUT", base+"/sleeper/scale/1", cluster, "").expect(t, "scale to 1", 200, 0)

@@ -383,16 +383,16 @@ func TestBCSCluster(t *testing.T) {
 		t.Errorf("another IP's setting disabled %s: %+v", node, agent)
 	}
 
-	// Bad requests. The scheduler answers a body that is not a list of
-	// settings with 1405008 (BcsErrCommRequestDataErr), not 1405010.
+	// Bad requests. A body that does not decode is 1405010, as everywhere
+	// in the dialect (BCS's scheduler answered 1405008 here).
 	bad := []struct {
 		what, method, path string
 		body               any
 		code               int
 	}{
-		{"bad JSON", http.MethodPost, "/agentsettings", `[{"innerIP":`, bcs.CodeRequestData},
-		{"an object, not a list", http.MethodPost, "/agentsettings", `{"innerIP":"` + ip + `"}`, bcs.CodeRequestData},
-		{"taint: bad JSON", http.MethodPut, "/agentsettings/taint", `not json`, bcs.CodeRequestData},
+		{"bad JSON", http.MethodPost, "/agentsettings", `[{"innerIP":`, bcs.CodeJSONDecode},
+		{"an object, not a list", http.MethodPost, "/agentsettings", `{"innerIP":"` + ip + `"}`, bcs.CodeJSONDecode},
+		{"taint: bad JSON", http.MethodPut, "/agentsettings/taint", `not json`, bcs.CodeJSONDecode},
 		{"innerIP not an IP", http.MethodPost, "/agentsettings", `[{"innerIP":"node-1"}]`, bcs.CodeBadParameters},
 		{"ips not an IP", http.MethodPost, "/agentsettings/disable?ips=" + ip + ",x.y", nil, bcs.CodeBadParameters},
 		{"GET ips not an IP", http.MethodGet, "/agentsettings?ips=300.1.1.1", nil, bcs.CodeBadParameters},

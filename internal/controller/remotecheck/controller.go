@@ -27,6 +27,9 @@ import (
 
 // Controller runs the remote checks of every running taskgroup Pod: one
 // goroutine per check, started when the Pod runs and ended when it stops.
+// Each Pod event decides for that Pod alone, so a thousand taskgroups
+// changing cost a thousand small decisions, not a thousand passes over
+// every Pod.
 type Controller struct {
 	client kubernetes.Interface
 	pods   corelisters.PodLister
@@ -34,8 +37,8 @@ type Controller struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
+	ctx     context.Context // Run's; nil until it starts
 	running map[types.UID]*podChecks
-	wake    chan struct{}
 }
 
 // podChecks are the checks of one Pod being run, and what they found.
@@ -47,18 +50,24 @@ type podChecks struct {
 
 // New builds the controller over factory's pod informer.
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) *Controller {
-	c := &Controller{client: client, log: log, running: map[types.UID]*podChecks{}, wake: make(chan struct{}, 1)}
+	c := &Controller{client: client, log: log, running: map[types.UID]*podChecks{}}
 	pods := factory.Core().V1().Pods()
-	poke := func(any) {
-		select {
-		case c.wake <- struct{}{}:
-		default:
+	observe := func(obj any) {
+		if pod, ok := obj.(*corev1.Pod); ok {
+			c.observe(pod)
 		}
 	}
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    poke,
-		UpdateFunc: func(_, obj any) { poke(obj) },
-		DeleteFunc: poke,
+		AddFunc:    observe,
+		UpdateFunc: func(_, obj any) { observe(obj) },
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				c.stop(pod.UID)
+			}
+		},
 	})
 	c.pods, c.synced = pods.Lister(), pods.Informer().HasSynced
 	return c
@@ -69,66 +78,69 @@ func (c *Controller) Run(ctx context.Context) {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return
 	}
-	for {
-		c.reconcile(ctx)
-		select {
-		case <-ctx.Done():
-			c.mu.Lock()
-			for uid, pc := range c.running {
-				pc.cancel()
-				delete(c.running, uid)
-			}
-			c.mu.Unlock()
-			return
-		case <-c.wake:
-		}
-	}
-}
-
-// reconcile starts the checks of running Pods that have some and stops
-// those of Pods that went away or stopped running.
-func (c *Controller) reconcile(ctx context.Context) {
+	c.mu.Lock()
+	c.ctx = ctx // from now on every event decides (before it: the list below)
+	c.mu.Unlock()
 	pods, err := c.pods.List(labelsWithApplication())
 	if err != nil {
 		c.log.Warn("remote checks: list pods", "err", err)
-		return
 	}
-	want := map[types.UID]*corev1.Pod{}
 	for _, pod := range pods {
-		if pod.Annotations[bcsapp.AnnotationRemoteChecks] == "" || pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || pod.Status.PodIP == "" {
-			continue
-		}
-		want[pod.UID] = pod
+		c.observe(pod)
 	}
+	<-ctx.Done()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for uid, pc := range c.running {
-		if want[uid] == nil {
-			pc.cancel()
-			delete(c.running, uid)
-		}
+		pc.cancel()
+		delete(c.running, uid)
 	}
-	for uid, pod := range want {
-		if c.running[uid] != nil {
-			continue
+}
+
+// checked says whether pod's remote checks should run now.
+func checked(pod *corev1.Pod) bool {
+	return pod.Annotations[bcsapp.AnnotationRemoteChecks] != "" && pod.DeletionTimestamp == nil &&
+		pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != ""
+}
+
+// stop ends the checks of the Pod with uid, if they run.
+func (c *Controller) stop(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pc := c.running[uid]; pc != nil {
+		pc.cancel()
+		delete(c.running, uid)
+	}
+}
+
+// observe starts the checks of a Pod that runs and has some, and stops
+// those of a Pod that stopped running.
+func (c *Controller) observe(pod *corev1.Pod) {
+	if !checked(pod) {
+		c.stop(pod.UID)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil || c.ctx.Err() != nil || c.running[pod.UID] != nil {
+		return
+	}
+	checks, err := bcsapp.PodRemoteChecks(pod)
+	if err != nil {
+		c.log.Warn("remote checks ignored", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+		c.running[pod.UID] = &podChecks{cancel: func() {}} // not again for this Pod
+		return
+	}
+	pctx, cancel := context.WithCancel(c.ctx)
+	pc := &podChecks{cancel: cancel, states: map[string][]probeinfo.State{}}
+	c.running[pod.UID] = pc
+	for container, hcs := range checks {
+		pc.states[container] = make([]probeinfo.State, len(hcs))
+		for i := range hcs {
+			pc.states[container][i] = probeinfo.NewState()
 		}
-		checks, err := bcsapp.PodRemoteChecks(pod)
-		if err != nil {
-			c.log.Warn("remote checks ignored", "pod", pod.Namespace+"/"+pod.Name, "err", err)
-			c.running[uid] = &podChecks{cancel: func() {}} // not again for this Pod
-			continue
-		}
-		pctx, cancel := context.WithCancel(ctx)
-		pc := &podChecks{cancel: cancel, states: map[string][]probeinfo.State{}}
-		c.running[uid] = pc
-		for container, hcs := range checks {
-			pc.states[container] = make([]probeinfo.State, len(hcs))
-			for i := range hcs {
-				pc.states[container][i] = probeinfo.NewState()
-			}
-			for i, hc := range hcs {
-				go c.runCheck(pctx, pc, pod.Namespace, pod.Name, pod.UID, container, i, hc)
-			}
+		for i, hc := range hcs {
+			go c.runCheck(pctx, pc, pod.Namespace, pod.Name, pod.UID, container, i, hc)
 		}
 	}
 }

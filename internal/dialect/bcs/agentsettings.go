@@ -272,11 +272,12 @@ func copyMap(m map[string]string) map[string]string {
 
 // ParseSettings reads the body of POST agentsettings and PUT
 // agentsettings/taint: a list of settings, each with an IP. A body that
-// is not such a list is 1405008, as in the original; a bad IP 1405007.
+// is not such a list is 1405010 like every body that does not decode (the
+// original answered 1405008 here); a bad IP 1405007.
 func ParseSettings(body []byte) ([]AgentSettingView, *Error) {
 	var list []AgentSettingView
 	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, Errorf(CodeRequestData, "decoding the agent settings: %v", err)
+		return nil, Errorf(CodeJSONDecode, "decoding the agent settings: %v", err)
 	}
 	for i := range list {
 		ip, err := checkIP(list[i].InnerIP)
@@ -294,7 +295,7 @@ func ParseSettings(body []byte) ([]AgentSettingView, *Error) {
 func ParseUpdate(body []byte) (AgentSettingUpdate, *Error) {
 	var u AgentSettingUpdate
 	if err := json.Unmarshal(body, &u); err != nil {
-		return u, Errorf(CodeRequestData, "decoding the update: %v", err)
+		return u, Errorf(CodeJSONDecode, "decoding the update: %v", err)
 	}
 	switch {
 	case len(u.IPs) == 0:

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
@@ -30,6 +31,8 @@ type apps struct {
 	objects
 	dyn     dynamic.Interface
 	cluster string
+	cache   *TaskGroupCache // the read routes' taskgroup Pods; nil: through the API
+	caller  user.Info
 }
 
 func (a apps) client() dynamic.ResourceInterface {
@@ -52,7 +55,7 @@ func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func
 		if err != nil {
 			return nil, err
 		}
-		pods, err := a.taskGroupPods(ctx, app)
+		pods, err := a.readTaskGroupPods(ctx, app)
 		if err != nil {
 			return nil, err
 		}
@@ -135,11 +138,17 @@ func (a apps) list(ctx context.Context) ([]*ApplicationView, *Error) {
 	if len(list.Items) == 0 {
 		return nil, nil
 	}
-	pods, err := a.kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication})
-	if err != nil {
-		return nil, fromAPIError(err, "taskgroup")
+	all, ok, cerr := a.cache.Pods(ctx, a.caller, a.target.KubeNamespace, "")
+	if cerr != nil {
+		return nil, cerr
 	}
-	all := podPointers(pods.Items)
+	if !ok {
+		pods, err := a.kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication})
+		if err != nil {
+			return nil, fromAPIError(err, "taskgroup")
+		}
+		all = podPointers(pods.Items)
+	}
 	var out []*ApplicationView
 	for i := range list.Items {
 		app, err := fromUnstructured(&list.Items[i])
@@ -151,7 +160,20 @@ func (a apps) list(ctx context.Context) ([]*ApplicationView, *Error) {
 	return out, nil
 }
 
-// taskGroupPods are the Pods of app's taskgroups.
+// readTaskGroupPods are the Pods of app's taskgroups for a read route:
+// from the cache when it can answer.
+func (a apps) readTaskGroupPods(ctx context.Context, app *v1alpha1.Application) ([]*corev1.Pod, *Error) {
+	pods, ok, err := a.cache.Pods(ctx, a.caller, a.target.KubeNamespace, app.Name)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return a.taskGroupPods(ctx, app)
+	}
+	return OwnedTaskGroups(app, pods), nil
+}
+
+// taskGroupPods are the Pods of app's taskgroups, listed through the API.
 func (a apps) taskGroupPods(ctx context.Context, app *v1alpha1.Application) ([]*corev1.Pod, *Error) {
 	pods, err := a.kube.CoreV1().Pods(a.target.KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=" + app.Name})
 	if err != nil {
@@ -166,7 +188,7 @@ func (a apps) taskGroups(ctx context.Context, bcsName string) ([]*TaskGroupView,
 	if err != nil {
 		return nil, err
 	}
-	pods, err := a.taskGroupPods(ctx, app)
+	pods, err := a.readTaskGroupPods(ctx, app)
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +269,8 @@ func (a apps) scale(ctx context.Context, bcsName, instances string) *Error {
 // application Operating ("application in updating") until the last is
 // made. An update while one is under way is refused, as BCS refuses one
 // while the application is Operating. With args=resource only the
-// resources may change and running taskgroups keep theirs (a Pod's
-// resources do not change in place): new taskgroups get the new ones.
+// resources may change, and every taskgroup gets them in place (pods/resize,
+// no container restarts).
 func (a apps) update(ctx context.Context, body []byte, instances string, resourcesOnly, rollback bool) *Error {
 	posted, err := ToApplication(a.target, body)
 	if err != nil {
@@ -291,12 +313,12 @@ func (a apps) update(ctx context.Context, body []byte, instances string, resourc
 			return fromAPIError(uerr, KindApplication)
 		}
 	}
-	if resourcesOnly {
-		return nil
-	}
 	pods, err := a.taskGroupPods(ctx, current)
 	if err != nil {
 		return err
+	}
+	if resourcesOnly {
+		return resizeTaskGroups(ctx, a.kube, current, pods)
 	}
 	mark := application.MarkRebuild(time.Now())
 	for _, p := range OldestTaskGroups(pods, n) {
