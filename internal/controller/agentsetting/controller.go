@@ -19,6 +19,7 @@ import (
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/attributes"
 	"github.com/podyard/podyard/internal/bcs/clients"
+	"github.com/podyard/podyard/internal/controller/workers"
 	"github.com/podyard/podyard/internal/typedclient"
 )
 
@@ -110,42 +111,25 @@ func (c *Controller) nodeChanged(obj any) {
 }
 
 // Run works with workers until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
+func (c *Controller) Run(ctx context.Context, n int) {
 	defer c.queue.ShutDown()
 	go c.informer.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.nodes.HasSynced) {
 		return
 	}
-	for range workers {
-		go func() {
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	var err error
-	if name, ok := strings.CutPrefix(key, nodeKey); ok {
-		err = c.syncNode(ctx, name)
-	} else {
-		err = c.syncStatus(ctx, strings.TrimPrefix(key, settingKey))
-	}
-	if err != nil {
-		if ctx.Err() == nil && !apierrors.IsConflict(err) {
+	workers.Run(ctx, c.queue, n, c.sync, func(key string, err error) {
+		if !apierrors.IsConflict(err) { // a conflict is retried: nothing to tell
 			c.log.Warn("agent setting", "key", key, "err", err)
 		}
-		c.queue.AddRateLimited(key)
-		return true
+	})
+}
+
+// sync brings a Node (key nodeKey+name) or a setting's status (settingKey+name) up to date.
+func (c *Controller) sync(ctx context.Context, key string) error {
+	if name, ok := strings.CutPrefix(key, nodeKey); ok {
+		return c.syncNode(ctx, name)
 	}
-	c.queue.Forget(key)
-	return true
+	return c.syncStatus(ctx, strings.TrimPrefix(key, settingKey))
 }
 
 // setting is the AgentSetting of ip in the informer (nil when none).

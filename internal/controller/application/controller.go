@@ -27,6 +27,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	bcsapp "github.com/podyard/podyard/internal/bcs/application"
+	"github.com/podyard/podyard/internal/controller/workers"
 )
 
 // parallelism bounds the taskgroup Pods one sync creates or deletes at once.
@@ -98,36 +99,13 @@ func (c *Controller) enqueuePod(obj any) {
 }
 
 // Run works with workers until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
+func (c *Controller) Run(ctx context.Context, n int) {
 	defer c.queue.ShutDown()
 	go c.informer.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.podsSync) {
 		return
 	}
-	for range workers {
-		go func() {
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			c.log.Warn("application", "application", key, "err", err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	workers.Run(ctx, c.queue, n, c.sync, func(key string, err error) { c.log.Warn("application", "application", key, "err", err) })
 }
 
 // sync brings one Application's taskgroups to spec.instance and writes

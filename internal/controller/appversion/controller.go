@@ -17,6 +17,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	bcsversions "github.com/podyard/podyard/internal/bcs/versions"
+	"github.com/podyard/podyard/internal/controller/workers"
 	"github.com/podyard/podyard/internal/typedclient"
 )
 
@@ -101,37 +102,14 @@ func (c *Controller) enqueueVersion(obj any) {
 }
 
 // Run works with workers until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
+func (c *Controller) Run(ctx context.Context, n int) {
 	defer c.queue.ShutDown()
 	go c.apps.RunWithContext(ctx)
 	go c.versionInfo.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), c.apps.HasSynced, c.versionInfo.HasSynced) {
 		return
 	}
-	for range workers {
-		go func() {
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			c.log.Warn("application version", "application", key, "err", err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	workers.Run(ctx, c.queue, n, c.sync, func(key string, err error) { c.log.Warn("application version", "application", key, "err", err) })
 }
 
 // sync records the version Decide asks for, if any. The workqueue never

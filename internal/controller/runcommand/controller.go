@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
+	"github.com/podyard/podyard/internal/controller/workers"
 	"github.com/podyard/podyard/internal/runcommand"
 )
 
@@ -80,34 +81,13 @@ func (c *Controller) enqueuePod(obj any) {
 }
 
 // Run works until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) {
+func (c *Controller) Run(ctx context.Context, n int) {
 	defer c.queue.ShutDown()
 	go c.informer.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.podsSync) {
 		return
 	}
-	for range workers {
-		go func() {
-			for c.next(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		c.log.Warn("run command", "command", key, "err", err)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	workers.Run(ctx, c.queue, n, c.sync, func(key string, err error) { c.log.Warn("run command", "command", key, "err", err) })
 }
 
 func (c *Controller) sync(ctx context.Context, key string) error {
