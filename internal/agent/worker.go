@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -430,6 +431,10 @@ func (w *podWorker) livenessConditions(pod *corev1.Pod, st *corev1.PodStatus, no
 	}
 }
 
+func isLivenessCondition(t corev1.PodConditionType) bool {
+	return strings.HasPrefix(string(t), probeinfo.LivenessConditionPrefix)
+}
+
 // startProbes starts the container's startup, readiness and liveness
 // probes, the extra liveness probes among them.
 func (w *podWorker) startProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Container, id string) {
@@ -630,6 +635,12 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 func (w *podWorker) report(ctx context.Context, pod *corev1.Pod) {
 	w.mu.Lock()
 	now := time.Now()
+	if w.reported != nil { // the informer's copy may predate what we wrote
+		base := *pod
+		base.Status = *pod.Status.DeepCopy()
+		lifecycle.KeepReported(&base.Status, w.reported, isLivenessCondition)
+		pod = &base
+	}
 	status := lifecycle.Status(pod, w.records, w.initFailed, w.a.hostIP, now)
 	w.livenessConditions(pod, &status, now)
 	w.resizeStatus(&status)

@@ -5,6 +5,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -290,4 +291,34 @@ func setCondition(st *corev1.PodStatus, typ corev1.PodConditionType, ok bool, fa
 	st.Conditions = append(st.Conditions, corev1.PodCondition{
 		Type: typ, Status: status, Reason: reason, LastTransitionTime: metav1.NewTime(now),
 	})
+}
+
+// agentConditions are the conditions Status sets.
+var agentConditions = []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady}
+
+// KeepReported overlays on st (a status read from the API, maybe older
+// than the agent's last write) what the agent last reported of what it
+// owns: the start time and the conditions for which owned is true (Status's
+// own always). A status computed from an informer copy that lags the
+// agent's own writes would otherwise carry an older start time or
+// transition time back to the API, whose echo brings the newer one back:
+// with a thousand pods that ping-pong kept the control plane busy.
+func KeepReported(st *corev1.PodStatus, reported *corev1.PodStatus, owned func(corev1.PodConditionType) bool) {
+	if reported == nil {
+		return
+	}
+	if reported.StartTime != nil {
+		st.StartTime = reported.StartTime.DeepCopy()
+	}
+	for _, c := range reported.Conditions {
+		if !slices.Contains(agentConditions, c.Type) && (owned == nil || !owned(c.Type)) {
+			continue
+		}
+		i := slices.IndexFunc(st.Conditions, func(x corev1.PodCondition) bool { return x.Type == c.Type })
+		if i < 0 {
+			st.Conditions = append(st.Conditions, c)
+		} else {
+			st.Conditions[i] = c
+		}
+	}
 }
