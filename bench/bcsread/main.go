@@ -8,7 +8,8 @@
 // Without --kubeconfig it starts `podyard up` (process runtime, one node,
 // --max-pods the instances plus 10) on a fresh data dir, so the
 // taskgroups run; with --pending it starts `podyard server` (no node), so
-// they stay Pending. At the end it stops podyard and kills its containers.
+// they stay Pending. It measures once podyard has settled (below a quarter
+// of a core for 2 s). At the end it stops podyard and kills its containers.
 package main
 
 import (
@@ -62,6 +63,7 @@ func main() {
 
 func run(ctx context.Context, c config) error {
 	kubeconfig := c.kubeconfig
+	var started *benchutil.Podyard
 	if kubeconfig == "" {
 		command, args := "up", []string{"--max-pods", strconv.Itoa(c.instances + 10)}
 		if c.pending {
@@ -72,7 +74,7 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		defer p.StopCluster()
-		kubeconfig = p.Kubeconfig
+		kubeconfig, started = p.Kubeconfig, p
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -112,6 +114,15 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "the taskgroups are there after %.1f s\n", time.Since(t0).Seconds())
+	if started != nil {
+		// Measure the reads, not the tail of the start (status writes,
+		// events): wait until podyard has settled.
+		waited, idle, err := started.WaitIdle(ctx, 0.25, 3*time.Minute)
+		if err != nil {
+			return fmt.Errorf("waiting for podyard to settle: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "podyard below 25%% of a core after %.1f s more (settled: %v)\n", waited.Seconds(), idle)
+	}
 
 	appPath := "/namespaces/" + bcsNamespace + "/applications/"
 	podsPath := "/api/v1/namespaces/" + bcsNamespace + "/pods?resourceVersion=0&labelSelector=" + bcsapp.LabelApplication + "%3D" + big

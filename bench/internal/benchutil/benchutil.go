@@ -4,14 +4,19 @@ package benchutil
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/podyard/podyard/internal/runtime/process"
 )
@@ -104,4 +109,52 @@ func Pct(v []float64, p float64) float64 {
 	slices.Sort(s)
 	i := int(float64(len(s))*p/100+0.5) - 1
 	return s[min(max(i, 0), len(s)-1)]
+}
+
+// CPU is the processor time podyard has used so far (user + system).
+func (p *Podyard) CPU() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th of them, in clock ticks (100 Hz on Linux).
+	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", p.PID, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", p.PID, err)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// WaitIdle waits until podyard uses less than share of one core over a
+// window of 2 s (what a cluster does once it has settled), or timeout. It
+// returns how long it waited and whether it settled.
+func (p *Podyard) WaitIdle(ctx context.Context, share float64, timeout time.Duration) (time.Duration, bool, error) {
+	const window = 2 * time.Second
+	start := time.Now()
+	for time.Since(start) < timeout {
+		before, err := p.CPU()
+		if err != nil {
+			return time.Since(start), false, err
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), false, ctx.Err()
+		case <-time.After(window):
+		}
+		after, err := p.CPU()
+		if err != nil {
+			return time.Since(start), false, err
+		}
+		if float64(after-before) < share*float64(window) {
+			return time.Since(start), true, nil
+		}
+	}
+	return time.Since(start), false, nil
 }
