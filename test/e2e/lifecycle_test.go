@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -33,6 +34,17 @@ func TestPodSpec(t *testing.T) {
 	host := t.TempDir()
 	os.WriteFile(filepath.Join(host, "from-host"), []byte("host file"), 0o644)
 	base := "/tmp/podyard-e2e-" + ns // mount points: created for the pod, removed with it
+	// The runtime removes the mount points it made but not base, their
+	// parent: once the pod is gone, so does the test.
+	t.Cleanup(func() {
+		zero := int64(0)
+		_ = s.Client.CoreV1().Pods(ns).Delete(ctx, "spec", metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		waitFor(t, "pod spec gone", func() bool {
+			_, err := s.Client.CoreV1().Pods(ns).Get(ctx, "spec", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+		_ = os.Remove(base)
+	})
 	pod := shPod("spec", "")
 	pod.Labels = map[string]string{"app": "spec"}
 	pod.Spec.Volumes = []corev1.Volume{

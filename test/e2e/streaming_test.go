@@ -191,6 +191,9 @@ func TestCpAndDebug(t *testing.T) {
 	s, _ := SharedCluster(t)
 	ns := s.Namespace(t)
 	mount := "/tmp/podyard-e2e-" + ns
+	// The runtime removes the mount point with the container; the shared
+	// cluster may stop before the namespace's pods are gone.
+	t.Cleanup(func() { _ = os.Remove(mount) })
 	pod := shPod("box", "echo $$$$ > main.pid; sleep 3600")
 	pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: mount}}
