@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -127,12 +128,24 @@ func write(dir, path string, bin []byte) error {
 func runs(ctx context.Context, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := exec.CommandContext(ctx, path).Run()
-	var exit *exec.ExitError
-	if err == nil || errors.As(err, &exit) && exit.Exited() {
-		return nil
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := exec.CommandContext(ctx, path).Run()
+		var exit *exec.ExitError
+		if err == nil || errors.As(err, &exit) && exit.Exited() {
+			return nil
+		}
+		// ETXTBSY: a child forked elsewhere in this process while an
+		// installer held the file open for writing keeps that descriptor
+		// until its own exec (golang/go#22315); it goes in moments.
+		if !errors.Is(err, syscall.ETXTBSY) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
 	}
-	return err
 }
 
 func gunzip(gz []byte) ([]byte, error) {
