@@ -126,7 +126,7 @@ func (a apps) get(ctx context.Context, bcsName string) (*v1alpha1.Application, *
 	} else if gerr != nil {
 		return nil, fromAPIError(gerr, KindApplication)
 	}
-	return fromUnstructured(u)
+	return fromUnstructured[v1alpha1.Application](u)
 }
 
 // list is every application of the namespace; none is null, as in BCS.
@@ -151,7 +151,7 @@ func (a apps) list(ctx context.Context) ([]*ApplicationView, *Error) {
 	}
 	var out []*ApplicationView
 	for i := range list.Items {
-		app, err := fromUnstructured(&list.Items[i])
+		app, err := fromUnstructured[v1alpha1.Application](&list.Items[i])
 		if err != nil {
 			return nil, err
 		}
@@ -358,10 +358,11 @@ func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, erro
 	return &unstructured.Unstructured{Object: obj}, nil
 }
 
-func fromUnstructured(u *unstructured.Unstructured) (*v1alpha1.Application, *Error) {
-	app := &v1alpha1.Application{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, app); err != nil {
-		return nil, internalError(fmt.Errorf("application %s: %w", u.GetName(), err))
+// fromUnstructured reads u as a T (an Application, an ApplicationVersion).
+func fromUnstructured[T any](u *unstructured.Unstructured) (*T, *Error) {
+	obj := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
+		return nil, internalError(fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err))
 	}
-	return app, nil
+	return obj, nil
 }

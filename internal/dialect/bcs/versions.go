@@ -2,12 +2,10 @@ package bcs
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
@@ -221,9 +219,9 @@ func (a apps) versionsOf(ctx context.Context, app *v1alpha1.Application) ([]*v1a
 	}
 	all := make([]*v1alpha1.ApplicationVersion, 0, len(list.Items))
 	for i := range list.Items {
-		v := &v1alpha1.ApplicationVersion{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, v); err != nil {
-			return nil, internalError(fmt.Errorf("application version %s: %w", list.Items[i].GetName(), err))
+		v, err := fromUnstructured[v1alpha1.ApplicationVersion](&list.Items[i])
+		if err != nil {
+			return nil, err
 		}
 		all = append(all, v)
 	}
