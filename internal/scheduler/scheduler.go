@@ -50,6 +50,10 @@ type Scheduler struct {
 	assumed map[types.UID]*corev1.Pod
 	// unschedulable holds pods that fit nowhere, until nodes or pods change.
 	unschedulable map[string]bool
+	// moves counts the cluster changes that retried the unschedulable pods:
+	// a decision taken on a snapshot older than the last one must not park
+	// its pod, or the change that would let it fit is lost on it.
+	moves uint64
 }
 
 // New wires a scheduler to the informers of factory; Run starts it.
@@ -147,6 +151,7 @@ func (s *Scheduler) retryAll() {
 	s.mu.Lock()
 	keys := s.unschedulable
 	s.unschedulable = map[string]bool{}
+	s.moves++
 	s.mu.Unlock()
 	for key := range keys {
 		s.queue.Add(key)
@@ -213,6 +218,9 @@ func (s *Scheduler) schedule(ctx context.Context, key string) error {
 	if !responsible(pod) || s.isAssumed(pod.UID) {
 		return nil
 	}
+	s.mu.Lock()
+	moves := s.moves // before the snapshot: a change after it retries the pod
+	s.mu.Unlock()
 	snapshot, err := s.snapshot()
 	if err != nil {
 		return err
@@ -220,7 +228,8 @@ func (s *Scheduler) schedule(ctx context.Context, key string) error {
 	nodeName, err := Place(pod, snapshot)
 	var fit *FitError
 	if errors.As(err, &fit) {
-		return s.unschedulableNow(ctx, key, pod, fit)
+		s.park(key, moves)
+		return s.unschedulableNow(ctx, pod, fit)
 	}
 	if err != nil {
 		return err
@@ -299,12 +308,24 @@ func (s *Scheduler) snapshot() ([]NodeInfo, error) {
 	return out, nil
 }
 
+// park holds the pod of key, which fit nowhere on a snapshot taken after
+// moves cluster changes, until the next change; when one came meanwhile
+// (its retry did not see this pod yet), the pod goes back in the queue.
+func (s *Scheduler) park(key string, moves uint64) {
+	s.mu.Lock()
+	changed := s.moves != moves
+	if !changed {
+		s.unschedulable[key] = true
+	}
+	s.mu.Unlock()
+	if changed {
+		s.queue.Add(key)
+	}
+}
+
 // unschedulableNow records why pod fits nowhere: PodScheduled=False with
 // the reason, and a FailedScheduling event when the reason is new.
-func (s *Scheduler) unschedulableNow(ctx context.Context, key string, pod *corev1.Pod, fit *FitError) error {
-	s.mu.Lock()
-	s.unschedulable[key] = true
-	s.mu.Unlock()
+func (s *Scheduler) unschedulableNow(ctx context.Context, pod *corev1.Pod, fit *FitError) error {
 	msg := fit.Error()
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message == msg {
