@@ -20,7 +20,9 @@ import (
 	"github.com/podyard/podyard/internal/registry/agentsetting"
 	"github.com/podyard/podyard/internal/registry/application"
 	"github.com/podyard/podyard/internal/registry/applicationversion"
+	commandregistry "github.com/podyard/podyard/internal/registry/command"
 	"github.com/podyard/podyard/internal/registry/configmap"
+	deploymentregistry "github.com/podyard/podyard/internal/registry/deployment"
 	"github.com/podyard/podyard/internal/registry/event"
 	"github.com/podyard/podyard/internal/registry/lease"
 	"github.com/podyard/podyard/internal/registry/namespace"
@@ -34,28 +36,29 @@ import (
 	"github.com/podyard/podyard/internal/runcommand/archive"
 )
 
-// installAPIs installs the core group under /api and the named groups under /apis.
+// installAPIs installs the core group under /api and the named groups under
+// /apis, and returns how the server reaches node agents.
 // agentCert is the client certificate the server presents to node agents.
-func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver, agentCert tls.Certificate, contextLimits archive.Limits) error {
+func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts generic.RESTOptionsGetter, authz authorizer.Authorizer, rules authorizer.RuleResolver, agentCert tls.Certificate, contextLimits archive.Limits) (*nodeclient.Connector, error) {
 	core, agents, err := coreStorage(scheme, opts, agentCert)
 	if err != nil {
-		return fmt.Errorf("apiserver: core storage: %w", err)
+		return nil, fmt.Errorf("apiserver: core storage: %w", err)
 	}
 	server.Handler.NonGoRestfulMux.HandlePrefix(legacyNodeProxyPrefix, legacyNodeProxy(agents, authz, scheme.Codecs))
 	legacy := genericapiserver.NewDefaultAPIGroupInfo("", scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	legacy.VersionedResourcesStorageMap[corev1.SchemeGroupVersion.Version] = core
 	if err := server.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &legacy); err != nil {
-		return fmt.Errorf("apiserver: install core/v1: %w", err)
+		return nil, fmt.Errorf("apiserver: install core/v1: %w", err)
 	}
 
 	leases, err := lease.NewStorage(scheme, opts)
 	if err != nil {
-		return fmt.Errorf("apiserver: lease storage: %w", err)
+		return nil, fmt.Errorf("apiserver: lease storage: %w", err)
 	}
 	coordination := genericapiserver.NewDefaultAPIGroupInfo(coordinationv1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	coordination.VersionedResourcesStorageMap[coordinationv1.SchemeGroupVersion.Version] = map[string]rest.Storage{"leases": leases}
 	if err := server.InstallAPIGroup(&coordination); err != nil {
-		return fmt.Errorf("apiserver: install coordination.k8s.io/v1: %w", err)
+		return nil, fmt.Errorf("apiserver: install coordination.k8s.io/v1: %w", err)
 	}
 
 	authentication := genericapiserver.NewDefaultAPIGroupInfo(authenticationv1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
@@ -68,12 +71,12 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 		"selfsubjectrulesreviews":  &review.RulesREST{Resolver: rules},
 	}
 	if err := server.InstallAPIGroups(&authentication, &authorization); err != nil {
-		return fmt.Errorf("apiserver: install authentication.k8s.io/v1 and authorization.k8s.io/v1: %w", err)
+		return nil, fmt.Errorf("apiserver: install authentication.k8s.io/v1 and authorization.k8s.io/v1: %w", err)
 	}
 
 	commands, err := runcommand.NewStorage(scheme, opts, contextLimits)
 	if err != nil {
-		return fmt.Errorf("apiserver: runcommand storage: %w", err)
+		return nil, fmt.Errorf("apiserver: runcommand storage: %w", err)
 	}
 	own := genericapiserver.NewDefaultAPIGroupInfo(podyardv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	own.VersionedResourcesStorageMap[podyardv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
@@ -81,20 +84,28 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 		"runcommands/status": commands.Status,
 	}
 	if err := server.InstallAPIGroup(&own); err != nil {
-		return fmt.Errorf("apiserver: install podyard.io/v1alpha1: %w", err)
+		return nil, fmt.Errorf("apiserver: install podyard.io/v1alpha1: %w", err)
 	}
 
 	apps, err := application.NewStorage(scheme, opts)
 	if err != nil {
-		return fmt.Errorf("apiserver: application storage: %w", err)
+		return nil, fmt.Errorf("apiserver: application storage: %w", err)
 	}
 	versions, err := applicationversion.NewStorage(scheme, opts)
 	if err != nil {
-		return fmt.Errorf("apiserver: application version storage: %w", err)
+		return nil, fmt.Errorf("apiserver: application version storage: %w", err)
 	}
 	settings, err := agentsetting.NewStorage(scheme, opts)
 	if err != nil {
-		return fmt.Errorf("apiserver: agent setting storage: %w", err)
+		return nil, fmt.Errorf("apiserver: agent setting storage: %w", err)
+	}
+	deployments, err := deploymentregistry.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: deployment storage: %w", err)
+	}
+	bcsCommands, err := commandregistry.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: command storage: %w", err)
 	}
 	bcsGroup := genericapiserver.NewDefaultAPIGroupInfo(bcsv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	bcsGroup.VersionedResourcesStorageMap[bcsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
@@ -104,11 +115,16 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 		"applicationversions":  versions,
 		"agentsettings":        settings.AgentSetting,
 		"agentsettings/status": settings.Status,
+		// "bcsdeploy": "deploy" is apps/v1 Deployments' in kubectl.
+		"deployments":        kubectlNames(deployments.Deployment, []string{"bcsdeploy"}, "all", "bcs"),
+		"deployments/status": deployments.Status,
+		"commands":           kubectlNames(bcsCommands.Command, nil, "bcs"),
+		"commands/status":    bcsCommands.Status,
 	}
 	if err := server.InstallAPIGroup(&bcsGroup); err != nil {
-		return fmt.Errorf("apiserver: install bcs.podyard.io/v1alpha1: %w", err)
+		return nil, fmt.Errorf("apiserver: install bcs.podyard.io/v1alpha1: %w", err)
 	}
-	return nil
+	return agents, nil
 }
 
 // coreStorage builds every core/v1 endpoint, keyed by its path under a namespace or the root.

@@ -44,6 +44,8 @@ import (
 	agentsettingregistry "github.com/podyard/podyard/internal/registry/agentsetting"
 	applicationregistry "github.com/podyard/podyard/internal/registry/application"
 	applicationversionregistry "github.com/podyard/podyard/internal/registry/applicationversion"
+	commandregistry "github.com/podyard/podyard/internal/registry/command"
+	deploymentregistry "github.com/podyard/podyard/internal/registry/deployment"
 	runcommandregistry "github.com/podyard/podyard/internal/registry/runcommand"
 	"github.com/podyard/podyard/internal/runcommand"
 	"github.com/podyard/podyard/internal/runcommand/archive"
@@ -170,7 +172,8 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return fmt.Errorf("apiserver: agent client certificate: %w", err)
 	}
-	if err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver, agentCert, o.RunCommand.ContextLimits); err != nil {
+	agents, err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver, agentCert, o.RunCommand.ContextLimits)
+	if err != nil {
 		return err
 	}
 	server.Handler.NonGoRestfulMux.HandlePrefix(arm.PathPrefix,
@@ -181,6 +184,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	bcsConfig := o.BCS
 	bcsConfig.ServerURL = url // its cluster/endpoints
 	bcsConfig.TaskGroups = bcs.NewTaskGroupCache(config.Authorization.Authorizer)
+	bcsConfig.Agents = agents
 	bcsHandler := bcs.NewHandler(bcsConfig, config.LoopbackClientConfig, log)
 	for _, prefix := range bcs.PathPrefixes {
 		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)
@@ -321,6 +325,8 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 		applicationregistry.Resource,
 		applicationversionregistry.Resource,
 		agentsettingregistry.Resource,
+		deploymentregistry.Resource,
+		commandregistry.Resource,
 	} {
 		factory.SetSerializer(resource, runtime.ContentTypeJSON, nil)
 	}

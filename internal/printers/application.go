@@ -55,3 +55,46 @@ func AgentSettings() rest.TableConvertor {
 			int64(len(s.Spec.NoSchedule)), age(s.CreationTimestamp, now)}
 	})
 }
+
+// Deployments shows NAME INSTANCES APPLICATION STATUS AGE, and the new
+// application of an update, the BCS name and the message with -o wide.
+func Deployments() rest.TableConvertor {
+	return newTable([]metav1.TableColumnDefinition{
+		nameColumn(),
+		{Name: "Instances", Type: "integer", Description: "Taskgroups asked for (spec.instance)"},
+		column("Application", "The deployment's application (the old one during an update)"),
+		column("Status", "Deploying, Running, Update, UpdatePaused, UpdateSuspend, Deleting or UpdateResource"),
+		ageColumn(),
+		wideColumn("New Application", "The new application of an update under way"),
+		wideColumn("BCS Name", "The deployment's namespace and name in the BCS API"),
+		wideColumn("Message", "Why the deployment has its status"),
+	}, func(d *v1alpha1.Deployment, now time.Time) []any {
+		app, ext := "<none>", "<none>"
+		if d.Status.Application != nil {
+			app = d.Status.Application.Name
+		}
+		if d.Status.ApplicationExt != nil {
+			ext = d.Status.ApplicationExt.Name
+		}
+		return []any{d.Name, int64(d.Spec.Instance), app, orNone(d.Status.Status), age(d.CreationTimestamp, now),
+			ext, fmt.Sprintf("%s/%s", d.Spec.Metadata.Namespace, d.Spec.Metadata.Name), orNone(d.Status.Message)}
+	})
+}
+
+// Commands shows NAME ID TARGET TASKS AGE.
+func Commands() rest.TableConvertor {
+	return newTable([]metav1.TableColumnDefinition{
+		nameColumn(),
+		column("ID", "The BCS command ID"),
+		column("Target", "The application or deployment the command runs in"),
+		{Name: "Tasks", Type: "integer", Description: "Target tasks"},
+		ageColumn(),
+	}, func(c *v1alpha1.Command, now time.Time) []any {
+		tasks := 0
+		for _, tg := range c.Status.Taskgroups {
+			tasks += len(tg.Tasks)
+		}
+		ref := c.Spec.CommandTargetRef
+		return []any{c.Name, c.ID, fmt.Sprintf("%s %s/%s", ref.Kind, ref.Namespace, ref.Name), int64(tasks), age(c.CreationTimestamp, now)}
+	})
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
+	"github.com/podyard/podyard/internal/nodeclient"
 )
 
 // applicationsResource is where Applications are served.
@@ -33,6 +34,7 @@ type apps struct {
 	cluster string
 	cache   *TaskGroupCache // the read routes' taskgroup Pods; nil: through the API
 	caller  user.Info
+	agents  *nodeclient.Connector // reaches the node agents (messages)
 }
 
 func (a apps) client() dynamic.ResourceInterface {
@@ -78,6 +80,13 @@ func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func
 		return a.versions(ctx, route.Name, route.Version)
 	case route.Sub == SubScale && r.Method == http.MethodPut:
 		return nil, a.scale(ctx, route.Name, route.Instances)
+	case route.Sub == SubMessage && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		// The issue says POST; the seed's examples PUT.
+		b, err := body()
+		if err != nil {
+			return nil, err
+		}
+		return a.message(ctx, route.Name, route.TaskGroup, b)
 	case route.Sub == SubRescheduler && r.Method == http.MethodPut:
 		return nil, a.reschedule(ctx, route.Name, route.TaskGroup, r.URL.Query().Get("hostRetainTime"))
 	case route.Name == "" && r.Method == http.MethodPut:

@@ -149,6 +149,9 @@ type Route struct {
 	TaskGroup string
 	// Version is the version ID of .../versions/{id} ("" lists them).
 	Version string
+	// Target is what a command route is for: KindApplication or
+	// KindDeployment (command/{target}/{ns}/{name}).
+	Target string
 }
 
 // Application sub-routes.
@@ -158,6 +161,13 @@ const (
 	SubScale      = "scale"
 	SubDefinition = "definition"
 	SubVersions   = "versions"
+	// SubMessage is .../applications/{name}/message and
+	// .../applications/{name}/taskgroups/{id}/message (TaskGroup set).
+	SubMessage = "message"
+	// Deployment operations: .../deployments/{name}/{op}.
+	SubPauseUpdate  = "pauseupdate"
+	SubResumeUpdate = "resumeupdate"
+	SubCancelUpdate = "cancelupdate"
 )
 
 // ParsePath reads a request path; ok is false for a path outside the
@@ -167,8 +177,13 @@ const (
 //	namespaces/{ns}/applications/{name}/{taskgroups,tasks,versions}
 //	namespaces/{ns}/applications/{name}/versions/{id}
 //	namespaces/{ns}/applications/{name}/scale/{n}
-//	namespaces/{ns}/applications/{name}/taskgroups/{id}/rescheduler
-//	definition/application/{ns}/{name}
+//	namespaces/{ns}/applications/{name}/taskgroups/{id}/{rescheduler,message}
+//	namespaces/{ns}/applications/{name}/message
+//	namespaces/{ns}/deployments[/{name}]
+//	namespaces/{ns}/deployments/{name}/{pauseupdate,resumeupdate,cancelupdate}
+//	namespaces/{ns}/deployments/{name}/scale/{n}
+//	definition/{application,deployment}/{ns}/{name}
+//	command/{application,deployment}/{ns}/{name}
 func ParsePath(p string) (Route, bool) {
 	rest := ""
 	for _, prefix := range PathPrefixes {
@@ -183,13 +198,17 @@ func ParsePath(p string) (Route, bool) {
 			return Route{}, false
 		}
 	}
-	if len(parts) == 4 && parts[0] == "definition" && parts[1] == KindApplication {
-		return Route{Namespace: parts[2], Kind: KindApplication, Name: parts[3], Sub: SubDefinition}, true
+	if len(parts) == 4 && parts[0] == "definition" && (parts[1] == KindApplication || parts[1] == KindDeployment) {
+		return Route{Namespace: parts[2], Kind: parts[1], Name: parts[3], Sub: SubDefinition}, true
+	}
+	if len(parts) == 4 && parts[0] == "command" && (parts[1] == KindApplication || parts[1] == KindDeployment) {
+		return Route{Namespace: parts[2], Kind: KindCommand, Name: parts[3], Target: parts[1]}, true
 	}
 	if len(parts) < 3 || parts[0] != "namespaces" {
 		return Route{}, false
 	}
-	kinds := map[string]string{"configmaps": KindConfigMap, "secrets": KindSecret, "services": KindService, "applications": KindApplication}
+	kinds := map[string]string{"configmaps": KindConfigMap, "secrets": KindSecret, "services": KindService,
+		"applications": KindApplication, "deployments": KindDeployment}
 	kind, found := kinds[parts[2]]
 	if !found {
 		return Route{}, false
@@ -199,14 +218,18 @@ func ParsePath(p string) (Route, bool) {
 	case len(parts) == 3:
 	case len(parts) == 4:
 		r.Name = parts[3]
-	case kind == KindApplication && len(parts) == 5 && (parts[4] == SubTaskGroups || parts[4] == SubTasks || parts[4] == SubVersions):
+	case kind == KindApplication && len(parts) == 5 && (parts[4] == SubTaskGroups || parts[4] == SubTasks || parts[4] == SubVersions || parts[4] == SubMessage):
 		r.Name, r.Sub = parts[3], parts[4]
+	case kind == KindDeployment && len(parts) == 5 && (parts[4] == SubPauseUpdate || parts[4] == SubResumeUpdate || parts[4] == SubCancelUpdate):
+		r.Name, r.Sub = parts[3], parts[4]
+	case kind == KindDeployment && len(parts) == 6 && parts[4] == SubScale:
+		r.Name, r.Sub, r.Instances = parts[3], SubScale, parts[5]
 	case kind == KindApplication && len(parts) == 6 && parts[4] == SubVersions:
 		r.Name, r.Sub, r.Version = parts[3], SubVersions, parts[5]
 	case kind == KindApplication && len(parts) == 6 && parts[4] == SubScale:
 		r.Name, r.Sub, r.Instances = parts[3], SubScale, parts[5]
-	case kind == KindApplication && len(parts) == 7 && parts[4] == SubTaskGroups && parts[6] == SubRescheduler:
-		r.Name, r.Sub, r.TaskGroup = parts[3], SubRescheduler, parts[5]
+	case kind == KindApplication && len(parts) == 7 && parts[4] == SubTaskGroups && (parts[6] == SubRescheduler || parts[6] == SubMessage):
+		r.Name, r.Sub, r.TaskGroup = parts[3], parts[6], parts[5]
 	default:
 		return Route{}, false
 	}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/podyard/podyard/internal/bcs/clients"
+	"github.com/podyard/podyard/internal/nodeclient"
 )
 
 // maxBodyBytes bounds a request body: more than etcd takes for one object.
@@ -34,6 +35,8 @@ type Config struct {
 	ServerURL string
 	// TaskGroups, when set, answers the read routes' taskgroup Pods.
 	TaskGroups *TaskGroupCache
+	// Agents reaches the node agents (messages and signals to tasks).
+	Agents *nodeclient.Connector
 }
 
 // Handler serves the dialect. Each request acts as its caller: the
@@ -96,13 +99,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *Error {
 		return internalError(fmt.Errorf("BCS API client: %w", cerr))
 	}
 	c := objects{kube: kube, target: t}
-	if route.Kind == KindApplication {
+	if route.Kind == KindApplication || route.Kind == KindDeployment || route.Kind == KindCommand {
 		dyn, cerr := dynamic.NewForConfig(cfg)
 		if cerr != nil {
 			return internalError(fmt.Errorf("BCS API client: %w", cerr))
 		}
-		a := apps{objects: c, dyn: dyn, cluster: h.cluster, cache: h.cfg.TaskGroups, caller: caller}
-		data, err := a.serve(r.Context(), r, route, func() ([]byte, *Error) { return readBody(w, r) })
+		a := apps{objects: c, dyn: dyn, cluster: h.cluster, cache: h.cfg.TaskGroups, caller: caller, agents: h.cfg.Agents}
+		body := func() ([]byte, *Error) { return readBody(w, r) }
+		var data any
+		var err *Error
+		switch route.Kind {
+		case KindApplication:
+			data, err = a.serve(r.Context(), r, route, body)
+		case KindDeployment:
+			data, err = deployments{apps: a}.serve(r.Context(), r, route, body)
+		default:
+			data, err = commands{apps: a}.serve(r.Context(), r, route, body)
+		}
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,8 @@ const (
 	KindConfigMap   = "configmap"
 	KindSecret      = "secret"
 	KindApplication = "application"
+	KindDeployment  = "deployment"
+	KindCommand     = "command"
 )
 
 const (

@@ -36,7 +36,12 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ApplicationStatus{}.OpenAPIModelName():                  schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref),
 		v1alpha1.ApplicationVersion{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_ApplicationVersion(ref),
 		v1alpha1.ApplicationVersionList{}.OpenAPIModelName():             schema_internal_apis_bcs_v1alpha1_ApplicationVersionList(ref),
+		v1alpha1.Command{}.OpenAPIModelName():                            schema_internal_apis_bcs_v1alpha1_Command(ref),
 		v1alpha1.CommandHealthCheck{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_CommandHealthCheck(ref),
+		v1alpha1.CommandInspectInfo{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_CommandInspectInfo(ref),
+		v1alpha1.CommandList{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_CommandList(ref),
+		v1alpha1.CommandSpec{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_CommandSpec(ref),
+		v1alpha1.CommandStatus{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_CommandStatus(ref),
 		v1alpha1.ConfigMap{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_ConfigMap(ref),
 		v1alpha1.Constraint{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_Constraint(ref),
 		v1alpha1.ConstraintData{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_ConstraintData(ref),
@@ -47,6 +52,12 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ConstraintText{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_ConstraintText(ref),
 		v1alpha1.Container{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_Container(ref),
 		v1alpha1.ContainerPort{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_ContainerPort(ref),
+		v1alpha1.Deployment{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_Deployment(ref),
+		v1alpha1.DeploymentApplication{}.OpenAPIModelName():              schema_internal_apis_bcs_v1alpha1_DeploymentApplication(ref),
+		v1alpha1.DeploymentList{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_DeploymentList(ref),
+		v1alpha1.DeploymentProgress{}.OpenAPIModelName():                 schema_internal_apis_bcs_v1alpha1_DeploymentProgress(ref),
+		v1alpha1.DeploymentSpec{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_DeploymentSpec(ref),
+		v1alpha1.DeploymentStatus{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_DeploymentStatus(ref),
 		v1alpha1.EnvVar{}.OpenAPIModelName():                             schema_internal_apis_bcs_v1alpha1_EnvVar(ref),
 		v1alpha1.HTTPHealthCheck{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_HTTPHealthCheck(ref),
 		v1alpha1.HealthCheck{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_HealthCheck(ref),
@@ -60,9 +71,14 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ResourceList{}.OpenAPIModelName():                       schema_internal_apis_bcs_v1alpha1_ResourceList(ref),
 		v1alpha1.ResourceRequirements{}.OpenAPIModelName():               schema_internal_apis_bcs_v1alpha1_ResourceRequirements(ref),
 		v1alpha1.RestartPolicy{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_RestartPolicy(ref),
+		v1alpha1.RollingUpdate{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_RollingUpdate(ref),
 		v1alpha1.Secret{}.OpenAPIModelName():                             schema_internal_apis_bcs_v1alpha1_Secret(ref),
 		v1alpha1.TCPHealthCheck{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_TCPHealthCheck(ref),
+		v1alpha1.TargetRef{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_TargetRef(ref),
+		v1alpha1.TaskCommandInfo{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_TaskCommandInfo(ref),
+		v1alpha1.TaskgroupCommandInfo{}.OpenAPIModelName():               schema_internal_apis_bcs_v1alpha1_TaskgroupCommandInfo(ref),
 		v1alpha1.UpdatePolicy{}.OpenAPIModelName():                       schema_internal_apis_bcs_v1alpha1_UpdatePolicy(ref),
+		v1alpha1.UpgradeStrategy{}.OpenAPIModelName():                    schema_internal_apis_bcs_v1alpha1_UpgradeStrategy(ref),
 		v1alpha1.Volume{}.OpenAPIModelName():                             schema_internal_apis_bcs_v1alpha1_Volume(ref),
 		v1alpha1.VolumeUnit{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_VolumeUnit(ref),
 		podyardv1alpha1.RunCommand{}.OpenAPIModelName():                  schema_internal_apis_podyard_v1alpha1_RunCommand(ref),
@@ -964,6 +980,62 @@ func schema_internal_apis_bcs_v1alpha1_ApplicationVersionList(ref common.Referen
 	}
 }
 
+func schema_internal_apis_bcs_v1alpha1_Command(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Command is a BCS command: one program run once in every target task (the containers of an application's or a deployment's taskgroups) through the node agents, with each task's outcome. It is deleted reserveTime minutes after it was made.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"id": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ID is the BCS command ID (\"Application-{ns}-{name}-{unixNano}\", the deployment form lower-cased).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.CommandSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.CommandStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"id", "spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.CommandSpec{}.OpenAPIModelName(), v1alpha1.CommandStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
 func schema_internal_apis_bcs_v1alpha1_CommandHealthCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -980,6 +1052,211 @@ func schema_internal_apis_bcs_v1alpha1_CommandHealthCheck(ref common.ReferenceCa
 				},
 			},
 		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_CommandInspectInfo(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CommandInspectInfo is what a finished command gave.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"exitCode": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"stdout": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"stderr": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"exitCode"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_CommandList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CommandList is a list of Commands.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Command{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Command{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_CommandSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CommandSpec is BCS's BcsCommandSpec.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"commandTargetRef": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.TargetRef{}.OpenAPIModelName()),
+						},
+					},
+					"taskgroups": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Taskgroups limits the targets to these taskgroup IDs.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"command": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"env": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Env is KEY=VALUE.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"user": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"workingDir": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"privileged": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"boolean"},
+							Format: "",
+						},
+					},
+					"reserveTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReserveTime is how many minutes the command is kept (default 10080).",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"timeout": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Timeout, when set, is how many seconds a task's command may run.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"commandTargetRef", "command"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.TargetRef{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_CommandStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CommandStatus is each target task's outcome.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"taskgroups": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.TaskgroupCommandInfo{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.TaskgroupCommandInfo{}.OpenAPIModelName()},
 	}
 }
 
@@ -1478,6 +1755,347 @@ func schema_internal_apis_bcs_v1alpha1_ContainerPort(ref common.ReferenceCallbac
 				},
 			},
 		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_Deployment(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Deployment is a BCS deployment: one application (owned by it, named after it) that a rolling update replaces by a second one, \"{name}-v{unixSeconds}\", step by step. Its spec is the definition last posted; its status says which applications it has and where an update stands, so that an update survives a server restart.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.DeploymentSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.DeploymentStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.DeploymentSpec{}.OpenAPIModelName(), v1alpha1.DeploymentStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_DeploymentApplication(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "DeploymentApplication names one application of a deployment and its instance counts.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the application's BCS name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"currentTargetInstances": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CurrentTargetInstances is the instance count it is being taken to.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"currentRollingInstances": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CurrentRollingInstances is how many taskgroups it has.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_DeploymentList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "DeploymentList is a list of Deployments.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Deployment{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Deployment{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_DeploymentProgress(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "DeploymentProgress is where a rolling update stands (the step under way and when the last began).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is \"\", START (the new application was raised) or DELETE (the old one was lowered): BCS's curr_rolling_operation.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"stepStarted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StepStarted is when the step under way began or was resumed.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"lastStep": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastStep is when the last step began (BCS's last_rolling_time).",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"steps": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Steps counts the steps begun.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_DeploymentSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "DeploymentSpec is the BCS deployment definition (BcsDeployment) with BCS's defaults, its \"spec\" object lifted to this level as for Applications.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion is the BCS one, \"v4\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is the BCS one, \"deployment\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Metadata is the BCS metadata: the original name and namespace.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"instance": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Instance is how many taskgroups the deployment's application runs.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"selector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Selector picks the existing application a create adopts.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"template": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Template is the application's taskgroup template; without one a create adopts the application the selector matches.",
+							Ref:         ref(v1alpha1.PodTemplateSpec{}.OpenAPIModelName()),
+						},
+					},
+					"strategy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.UpgradeStrategy{}.OpenAPIModelName()),
+						},
+					},
+					"pauseDeployment": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PauseDeployment is recorded; BCS does not act on it.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"updatePolicy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.UpdatePolicy{}.OpenAPIModelName()),
+						},
+					},
+					"restartPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.RestartPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"killPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.KillPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"constraint": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.Constraint{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"metadata", "instance"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Constraint{}.OpenAPIModelName(), v1alpha1.KillPolicy{}.OpenAPIModelName(), v1alpha1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.PodTemplateSpec{}.OpenAPIModelName(), v1alpha1.RestartPolicy{}.OpenAPIModelName(), v1alpha1.UpdatePolicy{}.OpenAPIModelName(), v1alpha1.UpgradeStrategy{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_DeploymentStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "DeploymentStatus is what BCS reports of a deployment, and where its rolling update stands.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is Deploying, Running, Update, UpdatePaused, UpdateSuspend, Deleting or UpdateResource.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"application": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Application is the deployment's application (the old one during an update).",
+							Ref:         ref(v1alpha1.DeploymentApplication{}.OpenAPIModelName()),
+						},
+					},
+					"applicationExt": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ApplicationExt is the new application of an update under way.",
+							Ref:         ref(v1alpha1.DeploymentApplication{}.OpenAPIModelName()),
+						},
+					},
+					"definition": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Definition is the definition the deployment's applications were made from: the spec last acted on (BCS's raw_json). A spec that differs from it is a change still to make.",
+							Ref:         ref(v1alpha1.DeploymentSpec{}.OpenAPIModelName()),
+						},
+					},
+					"definitionBackup": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DefinitionBackup is the definition from before the update under way, which cancelupdate restores (BCS's raw_json_backup).",
+							Ref:         ref(v1alpha1.DeploymentSpec{}.OpenAPIModelName()),
+						},
+					},
+					"progress": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Progress is where the rolling update stands.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.DeploymentProgress{}.OpenAPIModelName()),
+						},
+					},
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the spec generation acted on.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.DeploymentApplication{}.OpenAPIModelName(), v1alpha1.DeploymentProgress{}.OpenAPIModelName(), v1alpha1.DeploymentSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -1997,6 +2615,59 @@ func schema_internal_apis_bcs_v1alpha1_RestartPolicy(ref common.ReferenceCallbac
 	}
 }
 
+func schema_internal_apis_bcs_v1alpha1_RollingUpdate(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RollingUpdate paces a rolling update. MaxUnavailable's wire name is BCS's \"maxUnavilable\" (sic).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxUnavilable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MaxUnavailable is how many taskgroups a step may take away.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxSurge": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MaxSurge is how many taskgroups a step may add.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"upgradeDuration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UpgradeDuration is the seconds from one step's start to the next's.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"rollingManually": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RollingManually pauses the update (UpdatePaused) after every step.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"rollingOrder": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RollingOrder is CreateFirst or DeleteFirst.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_internal_apis_bcs_v1alpha1_Secret(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2055,6 +2726,132 @@ func schema_internal_apis_bcs_v1alpha1_TCPHealthCheck(ref common.ReferenceCallba
 	}
 }
 
+func schema_internal_apis_bcs_v1alpha1_TargetRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TargetRef names what a command is for.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is Application or Deployment.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"id": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"image": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Image keeps only tasks whose image contains it.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"kind", "name", "namespace"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_TaskCommandInfo(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TaskCommandInfo is one task's outcome.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"taskId": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is staging, running, finish or failed.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"commInspect": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.CommandInspectInfo{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"taskId", "status"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.CommandInspectInfo{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_TaskgroupCommandInfo(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TaskgroupCommandInfo is the outcome in one taskgroup.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"taskgroupId": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"tasks": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.TaskCommandInfo{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"taskgroupId"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.TaskCommandInfo{}.OpenAPIModelName()},
+	}
+}
+
 func schema_internal_apis_bcs_v1alpha1_UpdatePolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2089,6 +2886,33 @@ func schema_internal_apis_bcs_v1alpha1_UpdatePolicy(ref common.ReferenceCallback
 				},
 			},
 		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_UpgradeStrategy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "UpgradeStrategy is how an update replaces the application.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is RollingUpdate, Recreate or ForceUpdate; BCS rolls whatever it says.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"rollingupdate": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1alpha1.RollingUpdate{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RollingUpdate{}.OpenAPIModelName()},
 	}
 }
 

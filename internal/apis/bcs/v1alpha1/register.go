@@ -15,7 +15,8 @@ var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1alpha
 // AddToScheme registers the group's types.
 func AddToScheme(s *runtime.Scheme) error {
 	s.AddKnownTypes(SchemeGroupVersion, &Application{}, &ApplicationList{},
-		&ApplicationVersion{}, &ApplicationVersionList{}, &AgentSetting{}, &AgentSettingList{})
+		&ApplicationVersion{}, &ApplicationVersionList{}, &AgentSetting{}, &AgentSettingList{},
+		&Deployment{}, &DeploymentList{}, &Command{}, &CommandList{})
 	metav1.AddToGroupVersion(s, SchemeGroupVersion)
 	return nil
 }

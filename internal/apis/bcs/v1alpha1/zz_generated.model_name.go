@@ -58,8 +58,33 @@ func (in ApplicationVersionList) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Command) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.Command"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in CommandHealthCheck) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.CommandHealthCheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in CommandInspectInfo) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.CommandInspectInfo"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in CommandList) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.CommandList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in CommandSpec) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.CommandSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in CommandStatus) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.CommandStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -110,6 +135,36 @@ func (in Container) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerPort) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.ContainerPort"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Deployment) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.Deployment"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DeploymentApplication) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.DeploymentApplication"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DeploymentList) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.DeploymentList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DeploymentProgress) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.DeploymentProgress"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DeploymentSpec) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.DeploymentSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DeploymentStatus) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.DeploymentStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -178,6 +233,11 @@ func (in RestartPolicy) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RollingUpdate) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.RollingUpdate"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Secret) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.Secret"
 }
@@ -188,8 +248,28 @@ func (in TCPHealthCheck) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TargetRef) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.TargetRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TaskCommandInfo) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.TaskCommandInfo"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TaskgroupCommandInfo) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.TaskgroupCommandInfo"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in UpdatePolicy) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.UpdatePolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in UpgradeStrategy) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.UpgradeStrategy"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
