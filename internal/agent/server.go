@@ -176,7 +176,12 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "command is required: give one or more command= parameters", http.StatusBadRequest)
 		return
 	}
-	remotecommand.ServeExec(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
+	execOpts, err := nodeclient.ParseExecOptions(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	remotecommand.ServeExec(wholeFrames{w}, r, containerStreams{a: a, pw: pw, exec: podruntime.ExecOptions(execOpts)}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
 		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
@@ -185,7 +190,7 @@ func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
 	if pw == nil {
 		return
 	}
-	remotecommand.ServeAttach(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
+	remotecommand.ServeAttach(wholeFrames{w}, r, containerStreams{a: a, pw: pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
 		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
@@ -199,14 +204,15 @@ func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	portforward.ServePortForward(wholeFrames{w}, r, containerStreams{a, pw}, pw.pod.Name, string(pw.uid), opts,
+	portforward.ServePortForward(wholeFrames{w}, r, containerStreams{a: a, pw: pw}, pw.pod.Name, string(pw.uid), opts,
 		nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, portforward.SupportedProtocols)
 }
 
 // containerStreams adapts the runtime to the streaming library.
 type containerStreams struct {
-	a  *Agent
-	pw *podWorker
+	a    *Agent
+	pw   *podWorker
+	exec podruntime.ExecOptions // how an exec runs (the API server's exec options)
 }
 
 func (s containerStreams) running(name string) (string, error) {
@@ -225,7 +231,7 @@ func (s containerStreams) ExecInContainer(ctx context.Context, _ string, _ strin
 	if err != nil {
 		return err
 	}
-	return s.a.rt.Exec(ctx, id, cmd, in, out, errOut, tty, terminalSizes(resize))
+	return s.a.rt.Exec(ctx, id, cmd, s.exec, in, out, errOut, tty, terminalSizes(resize))
 }
 
 func (s containerStreams) AttachContainer(ctx context.Context, _ string, _ string, container string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) error {

@@ -360,7 +360,7 @@ func allContainers(pod *corev1.Pod) []corev1.Container {
 // execIn runs commands in a container, for probes and hooks.
 func (w *podWorker) execIn(id string) prober.Exec {
 	return func(ctx context.Context, cmd []string, stdout, stderr io.Writer) error {
-		return w.a.rt.Exec(ctx, id, cmd, nil, nopCloser{stdout}, nopCloser{stderr}, false, nil)
+		return w.a.rt.Exec(ctx, id, cmd, runtime.ExecOptions{}, nil, nopCloser{stdout}, nopCloser{stderr}, false, nil)
 	}
 }
 

@@ -6,6 +6,8 @@ package runtime
 import (
 	"context"
 	"io"
+	"os"
+	"syscall"
 	"time"
 )
 
@@ -73,6 +75,18 @@ type ContainerStatus struct {
 	Resources Resources
 }
 
+// ExecOptions change how an exec runs; the zero value runs it as the
+// container's own processes run. Only the API server sets them (BCS
+// commands), never a client of pods/exec.
+type ExecOptions struct {
+	Env        []string // KEY=VALUE, added to the container's environment (same key: this wins)
+	User       string   // name or uid, optionally :group or :gid, looked up in the container's view of /etc/passwd and /etc/group
+	WorkingDir string   // instead of the container's
+	// Privileged asks for the container's privileges to be lifted for this
+	// command; what that means is the runtime's (see its doc).
+	Privileged bool
+}
+
 // TerminalSize is a resize of a TTY, in characters.
 type TerminalSize struct {
 	Width, Height uint16
@@ -96,9 +110,19 @@ type Runtime interface {
 	// Exited delivers the final status of each container whose process ends.
 	Exited() <-chan ContainerStatus
 
-	// Exec runs cmd in the container's environment until it ends or ctx
-	// is done; a non-zero exit is an error with the code (k8s.io/utils/exec.CodeExitError).
-	Exec(ctx context.Context, id string, cmd []string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan TerminalSize) error
+	// Exec runs cmd in the container's environment, changed by opts, until
+	// it ends or ctx is done; a non-zero exit is an error with the code
+	// (k8s.io/utils/exec.CodeExitError).
+	Exec(ctx context.Context, id string, cmd []string, opts ExecOptions, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan TerminalSize) error
+	// Signal sends sig to every process of the running container whose
+	// name is processName, as killall matches names (the kernel's command
+	// name, cut at 15 bytes, or the base name of argv[0]), and says how
+	// many got it; none is not an error here.
+	Signal(ctx context.Context, id string, processName string, sig syscall.Signal) (int, error)
+	// WriteFile writes data to path as the running container sees its file
+	// system, creating missing parent directories, with mode, owned by
+	// user (as ExecOptions.User) when it is not empty.
+	WriteFile(ctx context.Context, id string, path string, data []byte, mode os.FileMode, user string) error
 	// Attach connects to the container's own stdin and output.
 	Attach(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan TerminalSize) error
 	// PortForward connects stream to port in the pod's network.

@@ -109,7 +109,7 @@ func TestCgroupLimits(t *testing.T) {
 	}
 	// An exec joins the container's cgroup, so its limits hold for it too.
 	var out buffer
-	if err := r.Exec(context.Background(), st.ID, []string{"cat", "/proc/self/cgroup"}, nil, &out, nil, false, nil); err != nil {
+	if err := r.Exec(context.Background(), st.ID, []string{"cat", "/proc/self/cgroup"}, runtime.ExecOptions{}, nil, &out, nil, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), mem) {

@@ -75,7 +75,10 @@ func runInteractive(ctx context.Context, g *cgroups.Group, cmd *exec.Cmd, stdin 
 			}
 		}()
 	} else {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.Setpgid = true
 		if stdin != nil {
 			in, err := cmd.StdinPipe()
 			if err != nil {

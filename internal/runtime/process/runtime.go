@@ -447,9 +447,21 @@ func (r *Runtime) Running(id string) bool {
 }
 
 // Exec runs cmd with the container's env and working directory, in its
-// mount namespace when it has one. The process is killed with its group
-// when ctx ends (the client went away), so nothing is left behind.
-func (r *Runtime) Exec(ctx context.Context, id string, cmdline []string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan runtime.TerminalSize) error {
+// mount namespace when it has one and in its cgroup when it has one. The
+// process is killed with its group when ctx ends (the client went away),
+// so nothing is left behind.
+//
+// opts: Env is added to the container's (a key in both: opts wins);
+// WorkingDir replaces the container's; User (name or uid[:group|gid],
+// looked up in the container's /etc/passwd and /etc/group, which for the
+// process runtime are the host's unless a volume covers them) runs it as
+// that user, which needs the agent to run as root, and HOME is the user's
+// only when neither env sets it (runc's rule). Privileged changes nothing:
+// a process container already runs with the agent's privileges (every
+// capability, the host's devices and users), which is what privileged
+// grants elsewhere; the exec still stays in the container's cgroup, so it
+// counts against its limits and ends with it.
+func (r *Runtime) Exec(ctx context.Context, id string, cmdline []string, opts runtime.ExecOptions, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan runtime.TerminalSize) error {
 	c, err := r.running(id)
 	if err != nil {
 		return err
@@ -457,26 +469,89 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmdline []string, stdin i
 	if len(cmdline) == 0 {
 		return errors.New("no command specified")
 	}
-	path, err := lookPath(cmdline[0], c.spec.Env, c.spec.WorkingDir)
+	env := MergeEnv(c.spec.Env, opts.Env)
+	wd := c.spec.WorkingDir
+	if opts.WorkingDir != "" {
+		wd = opts.WorkingDir
+	}
+	var cred *syscall.Credential
+	if opts.User != "" {
+		root, err := c.openRoot()
+		if err != nil {
+			return fmt.Errorf("exec as %q: %w", opts.User, err)
+		}
+		u, err := lookupUser(root, opts.User)
+		unix.Close(root)
+		if err != nil {
+			return fmt.Errorf("exec: %w", err)
+		}
+		if os.Geteuid() != 0 && int(u.uid) != os.Geteuid() {
+			return fmt.Errorf("exec as user %q (uid %d): the agent must run as root to run a command as another user", opts.User, u.uid)
+		}
+		cred = &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}
+		if u.home != "" && !hasEnv(env, "HOME") {
+			env = append(env, "HOME="+u.home)
+		}
+	}
+	path, err := lookPath(cmdline[0], env, wd)
 	if err != nil {
 		return err
 	}
 	argv := append([]string{path}, cmdline[1:]...)
 	if c.spec.MountNamespace {
 		ns := []string{"nsenter", fmt.Sprintf("--mount=/proc/%d/ns/mnt", c.pid)}
-		if c.spec.WorkingDir != "" {
-			ns = append(ns, "--wd="+c.spec.WorkingDir)
+		if wd != "" {
+			ns = append(ns, "--wd="+wd)
+		}
+		if cred != nil {
+			// nsenter enters as root, then becomes the user (without
+			// supplementary groups: it drops them).
+			ns = append(ns, fmt.Sprintf("--setuid=%d", cred.Uid), fmt.Sprintf("--setgid=%d", cred.Gid))
+			cred = nil
 		}
 		argv = append(append(ns, "--"), argv...)
 		if argv[0], err = exec.LookPath("nsenter"); err != nil {
 			return fmt.Errorf("exec in a mount namespace needs nsenter: %w", err)
 		}
 	}
-	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: c.spec.Env, Dir: c.spec.WorkingDir}
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: env, Dir: wd}
 	if c.spec.MountNamespace {
 		cmd.Dir = ""
 	}
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	return runInteractive(ctx, c.spec.Cgroup, cmd, stdin, stdout, stderr, tty, resize)
+}
+
+// MergeEnv is base with extra's variables added; a key in both takes
+// extra's value, in base's place.
+func MergeEnv(base, extra []string) []string {
+	out := append([]string{}, base...)
+	index := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		index[k] = i
+	}
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[k]; ok {
+			out[i] = kv
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // Attach connects to the supervisor's attach socket.

@@ -190,7 +190,7 @@ func TestExec(t *testing.T) {
 	}
 	var out, errOut buffer
 	err = r.Exec(context.Background(), st.ID, []string{"sh", "-c", "echo $FOO; pwd; read x; echo got $x >&2; exit 7"},
-		strings.NewReader("line\n"), &out, &errOut, false, nil)
+		runtime.ExecOptions{}, strings.NewReader("line\n"), &out, &errOut, false, nil)
 	var exitErr utilexec.CodeExitError
 	if !errors.As(err, &exitErr) || exitErr.Code != 7 {
 		t.Fatalf("want exit code 7, got %v", err)
@@ -199,7 +199,7 @@ func TestExec(t *testing.T) {
 		t.Errorf("stdout %q stderr %q", out.String(), errOut.String())
 	}
 
-	err = r.Exec(context.Background(), st.ID, []string{"no-such-command-here"}, nil, &out, &errOut, false, nil)
+	err = r.Exec(context.Background(), st.ID, []string{"no-such-command-here"}, runtime.ExecOptions{}, nil, &out, &errOut, false, nil)
 	if err == nil || !strings.Contains(err.Error(), "executable file not found") {
 		t.Errorf("missing command: %v", err)
 	}
@@ -209,7 +209,7 @@ func TestExec(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	execDone := make(chan error, 1)
 	go func() {
-		execDone <- r.Exec(ctx, st.ID, []string{"sh", "-c", "echo $$ > " + pidFile + "; exec sleep 300"}, nil, &out, &errOut, false, nil)
+		execDone <- r.Exec(ctx, st.ID, []string{"sh", "-c", "echo $$ > " + pidFile + "; exec sleep 300"}, runtime.ExecOptions{}, nil, &out, &errOut, false, nil)
 	}()
 	pid := waitFile(t, pidFile)
 	cancel()
@@ -229,7 +229,7 @@ func TestExecTTY(t *testing.T) {
 	resize := make(chan runtime.TerminalSize, 1)
 	resize <- runtime.TerminalSize{Width: 123, Height: 45}
 	close(resize)
-	err = r.Exec(context.Background(), st.ID, []string{"sh", "-c", "sleep 0.2; stty size; test -t 0"}, nil, &out, nil, true, resize)
+	err = r.Exec(context.Background(), st.ID, []string{"sh", "-c", "sleep 0.2; stty size; test -t 0"}, runtime.ExecOptions{}, nil, &out, nil, true, resize)
 	if err != nil {
 		t.Fatal(err)
 	}
