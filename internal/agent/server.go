@@ -3,11 +3,16 @@ package agent
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,6 +77,8 @@ func (a *Agent) startServer(ctx context.Context) (*streamServer, error) {
 	for _, p := range []string{"/attach/{namespace}/{pod}/{container}", "/attach/{namespace}/{pod}/{uid}/{container}"} {
 		mux.HandleFunc(p, a.serveAttach)
 	}
+	mux.HandleFunc("POST /podyard/signal/{namespace}/{pod}/{uid}/{container}", a.serveSignal)
+	mux.HandleFunc("PUT /podyard/file/{namespace}/{pod}/{uid}/{container}", a.serveFile)
 	for _, p := range []string{"/portForward/{namespace}/{pod}", "/portForward/{namespace}/{pod}/{uid}"} {
 		mux.HandleFunc(p, a.servePortForward)
 	}
@@ -192,6 +199,97 @@ func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request) {
 	}
 	remotecommand.ServeAttach(wholeFrames{w}, r, containerStreams{a: a, pw: pw}, pw.pod.Name, string(pw.uid), r.PathValue("container"),
 		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+}
+
+// runningContainer is the runtime ID of the named running container of
+// the request's pod, or "" when it answered.
+func (a *Agent) runningContainer(w http.ResponseWriter, r *http.Request) string {
+	pw := a.target(w, r)
+	if pw == nil {
+		return ""
+	}
+	id, err := containerStreams{a: a, pw: pw}.running(r.PathValue("container"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return ""
+	}
+	return id
+}
+
+// serveSignal sends ?signal=N to the container's processes named
+// ?process=P and answers {"signaled":n} (0 is an answer, not an error).
+func (a *Agent) serveSignal(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	process := q.Get("process")
+	sig, err := strconv.Atoi(q.Get("signal"))
+	if process == "" || err != nil || sig < 1 || sig > 64 {
+		http.Error(w, "want ?process=NAME&signal=N with N from 1 to 64", http.StatusBadRequest)
+		return
+	}
+	id := a.runningContainer(w, r)
+	if id == "" {
+		return
+	}
+	n, err := a.rt.Signal(r.Context(), id, process, syscall.Signal(sig))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	a.log.Info("signalled processes", "pod", r.PathValue("namespace")+"/"+r.PathValue("pod"), "container", r.PathValue("container"), "process", process, "signal", sig, "count", n)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(nodeclient.SignalResult{Signaled: n})
+}
+
+// serveFile writes the body (at most nodeclient.MaxFileBytes) to ?path= in
+// the container with ?mode= (octal, default 0644), owned by ?user= if given.
+func (a *Agent) serveFile(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	filePath := q.Get("path")
+	mode := uint64(0o644)
+	if m := q.Get("mode"); m != "" {
+		var err error
+		if mode, err = strconv.ParseUint(m, 8, 32); err != nil || mode > 0o7777 {
+			http.Error(w, fmt.Sprintf("mode %q: want an octal file mode such as 0644", m), http.StatusBadRequest)
+			return
+		}
+	}
+	if !path.IsAbs(filePath) {
+		http.Error(w, fmt.Sprintf("path %q: want an absolute path", filePath), http.StatusBadRequest)
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, nodeclient.MaxFileBytes+1))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(data) > nodeclient.MaxFileBytes {
+		http.Error(w, fmt.Sprintf("the file is larger than %d bytes", nodeclient.MaxFileBytes), http.StatusRequestEntityTooLarge)
+		return
+	}
+	id := a.runningContainer(w, r)
+	if id == "" {
+		return
+	}
+	if err := a.rt.WriteFile(r.Context(), id, filePath, data, fileMode(mode), q.Get("user")); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// fileMode is a chmod-style octal mode (with set-id and sticky bits).
+func fileMode(m uint64) os.FileMode {
+	mode := os.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= os.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= os.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= os.ModeSticky
+	}
+	return mode
 }
 
 func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
