@@ -42,6 +42,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.CommandList{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_CommandList(ref),
 		v1alpha1.CommandSpec{}.OpenAPIModelName():                        schema_internal_apis_bcs_v1alpha1_CommandSpec(ref),
 		v1alpha1.CommandStatus{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_CommandStatus(ref),
+		v1alpha1.CommandSummary{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_CommandSummary(ref),
 		v1alpha1.ConfigMap{}.OpenAPIModelName():                          schema_internal_apis_bcs_v1alpha1_ConfigMap(ref),
 		v1alpha1.Constraint{}.OpenAPIModelName():                         schema_internal_apis_bcs_v1alpha1_Constraint(ref),
 		v1alpha1.ConstraintData{}.OpenAPIModelName():                     schema_internal_apis_bcs_v1alpha1_ConstraintData(ref),
@@ -846,6 +847,13 @@ func schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref common.ReferenceCal
 							Format:      "int32",
 						},
 					},
+					"readyInstances": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReadyInstances counts the Running taskgroups none of whose health checks fails: what a deployment's rolling update waits for.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 					"updateTime": {
 						SchemaProps: spec.SchemaProps{
 							Description: "UpdateTime is when the status last changed.",
@@ -1083,6 +1091,32 @@ func schema_internal_apis_bcs_v1alpha1_CommandInspectInfo(ref common.ReferenceCa
 							Format:  "",
 						},
 					},
+					"stdoutConfigMap": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StdoutConfigMap, when set, names the ConfigMap (binaryData key \"output\", owned by the Command) that holds stdout, too large to keep here; Stdout is then empty. Podyard's own.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"stderrConfigMap": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"stdoutDropped": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StdoutDropped is how many bytes of stdout beyond the kept 1 MiB were discarded. Podyard's own.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"stderrDropped": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int64",
+						},
+					},
 				},
 				Required: []string{"exitCode"},
 			},
@@ -1217,6 +1251,13 @@ func schema_internal_apis_bcs_v1alpha1_CommandSpec(ref common.ReferenceCallback)
 							Format:      "int32",
 						},
 					},
+					"reserveSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReserveSeconds, when set, is how many seconds the command is kept, instead of ReserveTime: Podyard's own field, for short retention (tests). BCS has none.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 					"timeout": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Timeout, when set, is how many seconds a task's command may run.",
@@ -1252,11 +1293,66 @@ func schema_internal_apis_bcs_v1alpha1_CommandStatus(ref common.ReferenceCallbac
 							},
 						},
 					},
+					"summary": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Summary counts the tasks per state; Podyard's own.",
+							Ref:         ref(v1alpha1.CommandSummary{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.TaskgroupCommandInfo{}.OpenAPIModelName()},
+			v1alpha1.CommandSummary{}.OpenAPIModelName(), v1alpha1.TaskgroupCommandInfo{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_CommandSummary(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CommandSummary counts a command's tasks per state. Done is true once no task is staging or running.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"staging": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"running": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"finish": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"failed": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"done": {
+						SchemaProps: spec.SchemaProps{
+							Default: false,
+							Type:    []string{"boolean"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"staging", "running", "finish", "failed", "done"},
+			},
+		},
 	}
 }
 
@@ -2789,6 +2885,13 @@ func schema_internal_apis_bcs_v1alpha1_TaskCommandInfo(ref common.ReferenceCallb
 							Format:  "",
 						},
 					},
+					"container": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Container is the task's container in the Pod; Podyard's own.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Status is staging, running, finish or failed.",
@@ -2829,6 +2932,13 @@ func schema_internal_apis_bcs_v1alpha1_TaskgroupCommandInfo(ref common.Reference
 							Default: "",
 							Type:    []string{"string"},
 							Format:  "",
+						},
+					},
+					"pod": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pod is the taskgroup's Pod (in the Command's namespace); Podyard's own, the BCS view leaves it out.",
+							Type:        []string{"string"},
+							Format:      "",
 						},
 					},
 					"tasks": {

@@ -40,6 +40,11 @@ type CommandSpec struct {
 	// ReserveTime is how many minutes the command is kept (default 10080).
 	// +optional
 	ReserveTime int32 `json:"reserveTime,omitempty"`
+	// ReserveSeconds, when set, is how many seconds the command is kept,
+	// instead of ReserveTime: Podyard's own field, for short retention
+	// (tests). BCS has none.
+	// +optional
+	ReserveSeconds int32 `json:"reserveSeconds,omitempty"`
 	// Timeout, when set, is how many seconds a task's command may run.
 	// +optional
 	Timeout int32 `json:"timeout,omitempty"`
@@ -62,11 +67,28 @@ type TargetRef struct {
 type CommandStatus struct {
 	// +optional
 	Taskgroups []TaskgroupCommandInfo `json:"taskgroups,omitempty"`
+	// Summary counts the tasks per state; Podyard's own.
+	// +optional
+	Summary *CommandSummary `json:"summary,omitempty"`
+}
+
+// CommandSummary counts a command's tasks per state. Done is true once no
+// task is staging or running.
+type CommandSummary struct {
+	Staging int32 `json:"staging"`
+	Running int32 `json:"running"`
+	Finish  int32 `json:"finish"`
+	Failed  int32 `json:"failed"`
+	Done    bool  `json:"done"`
 }
 
 // TaskgroupCommandInfo is the outcome in one taskgroup.
 type TaskgroupCommandInfo struct {
 	TaskgroupID string `json:"taskgroupId"`
+	// Pod is the taskgroup's Pod (in the Command's namespace); Podyard's
+	// own, the BCS view leaves it out.
+	// +optional
+	Pod string `json:"pod,omitempty"`
 	// +optional
 	Tasks []TaskCommandInfo `json:"tasks,omitempty"`
 }
@@ -74,6 +96,9 @@ type TaskgroupCommandInfo struct {
 // TaskCommandInfo is one task's outcome.
 type TaskCommandInfo struct {
 	TaskID string `json:"taskId"`
+	// Container is the task's container in the Pod; Podyard's own.
+	// +optional
+	Container string `json:"container,omitempty"`
 	// Status is staging, running, finish or failed.
 	Status string `json:"status"`
 	// +optional
@@ -89,6 +114,19 @@ type CommandInspectInfo struct {
 	Stdout string `json:"stdout"`
 	// +optional
 	Stderr string `json:"stderr"`
+	// StdoutConfigMap, when set, names the ConfigMap (binaryData key
+	// "output", owned by the Command) that holds stdout, too large to keep
+	// here; Stdout is then empty. Podyard's own.
+	// +optional
+	StdoutConfigMap string `json:"stdoutConfigMap,omitempty"`
+	// +optional
+	StderrConfigMap string `json:"stderrConfigMap,omitempty"`
+	// StdoutDropped is how many bytes of stdout beyond the kept 1 MiB were
+	// discarded. Podyard's own.
+	// +optional
+	StdoutDropped int64 `json:"stdoutDropped,omitempty"`
+	// +optional
+	StderrDropped int64 `json:"stderrDropped,omitempty"`
 }
 
 // CommandList is a list of Commands.

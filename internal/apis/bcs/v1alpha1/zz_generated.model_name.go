@@ -88,6 +88,11 @@ func (in CommandStatus) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in CommandSummary) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.CommandSummary"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ConfigMap) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.ConfigMap"
 }
