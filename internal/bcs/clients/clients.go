@@ -39,3 +39,15 @@ func NewAgentSettings(cfg *rest.Config) (*AgentSettings, error) {
 	}
 	return c.Namespace(""), nil
 }
+
+// Commands reads and writes the BCS Commands of one namespace ("" for all).
+type Commands = gentype.ClientWithList[*v1alpha1.Command, *v1alpha1.CommandList]
+
+// NewCommands returns Command clients for cfg.
+func NewCommands(cfg *rest.Config) (*typedclient.Clients[*v1alpha1.Command, *v1alpha1.CommandList], error) {
+	return typedclient.New(cfg, typedclient.Kind[*v1alpha1.Command, *v1alpha1.CommandList]{
+		GroupVersion: v1alpha1.SchemeGroupVersion, AddToScheme: v1alpha1.AddToScheme, Resource: "commands",
+		New:     func() *v1alpha1.Command { return &v1alpha1.Command{} },
+		NewList: func() *v1alpha1.CommandList { return &v1alpha1.CommandList{} },
+	})
+}
