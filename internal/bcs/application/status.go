@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podyard/podyard/internal/agent/probeinfo"
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 )
 
@@ -182,13 +183,18 @@ const MessageUpdating = "application in updating"
 func ApplicationStatus(app *v1alpha1.Application, pods []*corev1.Pod, now time.Time) v1alpha1.ApplicationStatus {
 	out := *app.Status.DeepCopy()
 	var statuses []string
+	var ready int32
 	for _, p := range pods {
 		if Launched(p) {
-			statuses = append(statuses, TaskGroupState(p).Status)
+			state := TaskGroupState(p).Status
+			statuses = append(statuses, state)
+			if state == TaskRunning && Healthy(p) {
+				ready++
+			}
 		}
 	}
 	status, message, running := Derive(app.Spec.Instance, statuses)
-	out.Instances, out.RunningInstances = int32(len(statuses)), running
+	out.Instances, out.RunningInstances, out.ReadyInstances = int32(len(statuses)), running, ready
 	out.ObservedGeneration = app.Generation
 	if Updating(pods) {
 		status, message = v1alpha1.StatusOperating, MessageUpdating
@@ -205,6 +211,22 @@ func ApplicationStatus(app *v1alpha1.Application, pods []*corev1.Pod, now time.T
 	}
 	out.Status, out.Message = status, message
 	return out
+}
+
+// Healthy tells whether none of the taskgroup's health checks, local (the
+// agent's liveness conditions) or remote, has failed its last run.
+func Healthy(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		for _, prefix := range []string{probeinfo.LivenessConditionPrefix, RemoteConditionPrefix} {
+			states, _ := probeinfo.States(&pod.Status, probeinfo.ConditionType(prefix, c.Name))
+			for _, s := range states {
+				if !s.Healthy {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 func containerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {

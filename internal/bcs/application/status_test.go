@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podyard/podyard/internal/agent/probeinfo"
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 )
 
@@ -197,6 +198,15 @@ func TestApplicationStatus(t *testing.T) {
 	got = ApplicationStatus(app(v1alpha1.StatusRunning), []*corev1.Pod{taskPod(corev1.RestartPolicyNever, &r), taskPod(corev1.RestartPolicyNever, &r)}, now)
 	if got.Status != "Running" || !got.UpdateTime.Equal(&t0) {
 		t.Errorf("unchanged: %+v", got)
+	}
+	// A Running taskgroup whose health check fails is not ready.
+	unhealthy := taskPod(corev1.RestartPolicyNever, &r)
+	failed := probeinfo.NewState().Observe(false, "connection refused")
+	unhealthy.Status.Conditions = append(unhealthy.Status.Conditions,
+		probeinfo.Condition(probeinfo.ConditionType(probeinfo.LivenessConditionPrefix, unhealthy.Spec.Containers[0].Name), []probeinfo.State{failed}))
+	got = ApplicationStatus(app(v1alpha1.StatusRunning), []*corev1.Pod{taskPod(corev1.RestartPolicyNever, &r), unhealthy}, now)
+	if got.RunningInstances != 2 || got.ReadyInstances != 1 {
+		t.Errorf("unhealthy: running %d ready %d, want 2 and 1", got.RunningInstances, got.ReadyInstances)
 	}
 	// An operation holds the status; the counts move.
 	got = ApplicationStatus(app(v1alpha1.StatusOperating), []*corev1.Pod{taskPod(corev1.RestartPolicyNever, &r)}, now)

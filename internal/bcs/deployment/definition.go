@@ -88,30 +88,17 @@ type Spec struct {
 	PauseDeployment bool `json:"pauseDeployment,omitempty"`
 }
 
-// Strategy is how an update replaces the application.
-type Strategy struct {
-	// Type is RollingUpdate, Recreate or ForceUpdate; BCS rolls whatever
-	// it says.
-	Type          string         `json:"type"`
-	RollingUpdate *RollingUpdate `json:"rollingupdate"`
-}
+// Strategy is how an update replaces the application: type RollingUpdate,
+// Recreate or ForceUpdate (BCS rolls whatever it says) and the rolling
+// update's pace.
+type Strategy = v1alpha1.UpgradeStrategy
 
 // RollingUpdate is the rolling update's pace. The wire name of
-// MaxUnavailable is BCS's "maxUnavilable" (sic).
-type RollingUpdate struct {
-	// MaxUnavailable is how many taskgroups a step may take away (and how
-	// far below spec.instance the Running ones may fall).
-	MaxUnavailable int32 `json:"maxUnavilable"`
-	// MaxSurge is how many taskgroups a step may add (and how far above
-	// spec.instance the two applications together may go).
-	MaxSurge int32 `json:"maxSurge"`
-	// UpgradeDuration is the seconds from one step's start to the next's.
-	UpgradeDuration int32 `json:"upgradeDuration"`
-	// RollingManually pauses the update (UpdatePaused) after every step.
-	RollingManually bool `json:"rollingManually"`
-	// RollingOrder is CreateFirst or DeleteFirst.
-	RollingOrder string `json:"rollingOrder"`
-}
+// MaxUnavailable is BCS's "maxUnavilable" (sic): how many taskgroups a step
+// may take away (and how far below spec.instance the Running ones may
+// fall); MaxSurge how many a step may add (and how far above spec.instance
+// the two applications together may go).
+type RollingUpdate = v1alpha1.RollingUpdate
 
 // probe tells an absent upgradeDuration from 0 (BCS's uint32 could not:
 // there 0 became the default; here 0 steps as soon as the last step ended).
@@ -227,4 +214,23 @@ func (d Definition) Application(name string, instance int32) v1alpha1.Applicatio
 // deployment's name, so suffixes never pile up.
 func NewApplicationName(deployment string, unixSeconds int64) string {
 	return fmt.Sprintf("%s-v%d", deployment, unixSeconds)
+}
+
+// ToSpec is the Deployment object's spec for d (its "spec" lifted).
+func (d Definition) ToSpec() v1alpha1.DeploymentSpec {
+	return v1alpha1.DeploymentSpec{
+		APIVersion: d.APIVersion, Kind: d.Kind, Metadata: d.Metadata,
+		Instance: d.Spec.Instance, Selector: d.Spec.Selector, Template: d.Spec.Template,
+		Strategy: d.Spec.Strategy, PauseDeployment: d.Spec.PauseDeployment,
+		UpdatePolicy: d.UpdatePolicy, RestartPolicy: d.RestartPolicy, KillPolicy: d.KillPolicy, Constraint: d.Constraint,
+	}
+}
+
+// FromSpec is the BCS definition of a Deployment's spec (GET definition).
+func FromSpec(s v1alpha1.DeploymentSpec) Definition {
+	return Definition{
+		APIVersion: s.APIVersion, Kind: s.Kind, Metadata: s.Metadata,
+		Spec: Spec{Instance: s.Instance, Selector: s.Selector, Template: s.Template, Strategy: s.Strategy, PauseDeployment: s.PauseDeployment},
+		UpdatePolicy: s.UpdatePolicy, RestartPolicy: s.RestartPolicy, KillPolicy: s.KillPolicy, Constraint: s.Constraint,
+	}
 }

@@ -1,11 +1,9 @@
 package bcs
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
+	"errors"
 
-	"k8s.io/apimachinery/pkg/util/validation"
+	"github.com/podyard/podyard/internal/bcs/names"
 )
 
 // Annotations keep what BCS has and Kubernetes does not.
@@ -18,59 +16,24 @@ const (
 	// annotationPrefix marks the dialect's own annotations, which the BCS
 	// view never shows.
 	annotationPrefix = "bcs.podyard.io/"
-	hashLen          = 10 // hex digits: 40 bits of the exact original
 )
 
 // KubeNamespace is the Kubernetes namespace of a BCS namespace; see KubeName.
 func KubeNamespace(bcs string) (string, *Error) { return kubeName("namespace", bcs) }
 
-// KubeName is the Kubernetes name of a BCS object name. A name that is
-// already a DNS-1123 label is itself, so RBAC, quotas and kubectl see the
-// same name; any other maps to a readable lowercase prefix and a hash of
-// the exact original ("defaultGroup" → "defaultgroup-<10 hex>"), so two
-// names that differ only in case stay apart. The original is kept in an
-// annotation. BCS IDs are dot-separated, so '.' is refused.
+// KubeName is the Kubernetes name of a BCS object name (names.Kube); the
+// original is kept in an annotation.
 func KubeName(bcs string) (string, *Error) { return kubeName("name", bcs) }
 
 func kubeName(what, bcs string) (string, *Error) {
+	name, err := names.Kube(bcs)
 	switch {
-	case bcs == "":
+	case errors.Is(err, names.ErrEmpty):
 		return "", Errorf(CodeBadParameters, "the %s is empty", what)
-	case strings.Contains(bcs, "."):
+	case err != nil:
 		return "", Errorf(CodeBadParameters, "%s %q: a BCS %s can't contain '.'", what, bcs, what)
-	case len(validation.IsDNS1123Label(bcs)) == 0:
-		return bcs, nil
 	}
-	sum := sha256.Sum256([]byte(bcs))
-	hash := hex.EncodeToString(sum[:])[:hashLen]
-	prefix := readable(bcs, validation.DNS1123LabelMaxLength-hashLen-1)
-	if prefix == "" {
-		return hash, nil // a label may start with a digit
-	}
-	return prefix + "-" + hash, nil
-}
-
-// readable is s lowercased with every run of other characters as one '-',
-// no '-' at either end, at most max bytes.
-func readable(s string, max int) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
-			continue
-		}
-		dash = true
-	}
-	out := b.String()
-	if len(out) > max {
-		out = strings.TrimRight(out[:max], "-")
-	}
-	return out
+	return name, nil
 }
 
 // NamespaceAnnotations are what a Namespace made for a BCS namespace

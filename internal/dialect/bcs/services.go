@@ -2,8 +2,6 @@ package bcs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -15,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	corevalidation "github.com/podyard/podyard/internal/apis/core/validation"
+	"github.com/podyard/podyard/internal/bcs/names"
 )
 
 // KindService is the kind of a BCS service body.
@@ -62,22 +61,16 @@ type serviceExtras struct {
 	Ports     []ServicePort `json:"ports,omitempty"`
 }
 
-// ServiceName is the Kubernetes name of a BCS service. Service names are
-// DNS-1035 labels (they start with a letter): KubeName's name when it is
-// one, else "svc-" and the rest of the hashed form, so "1st" and "_x"
-// still have a Service.
+// ServiceName is the Kubernetes name of a BCS service (names.Service).
 func ServiceName(bcs string) (string, *Error) {
-	name, err := KubeName(bcs)
-	if err != nil || len(validation.IsDNS1035Label(name)) == 0 {
-		return name, err
+	if _, err := KubeName(bcs); err != nil {
+		return "", err
 	}
-	sum := sha256.Sum256([]byte(bcs))
-	hash := hex.EncodeToString(sum[:])[:hashLen]
-	prefix := readable(bcs, validation.DNS1035LabelMaxLength-hashLen-len("svc--"))
-	if prefix == "" {
-		return "svc-" + hash, nil
+	name, err := names.Service(bcs)
+	if err != nil {
+		return "", internalError(err)
 	}
-	return "svc-" + prefix + "-" + hash, nil
+	return name, nil
 }
 
 // ToService translates a BCS service in the request's target to a
