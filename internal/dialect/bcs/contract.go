@@ -56,6 +56,7 @@ const (
 	CodeExists          = 1405201
 	CodeNotFound        = 1405202
 	CodeParameter       = 1405231
+	CodeMessageType     = 1405233 // an unknown msgtype of a message (HTTP 400)
 	CodeFilter          = 1405234 // the cluster header
 	successMessage      = "success"
 	maxClusterNumberLen = 18 // fits an int64
