@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/podyard/podyard/internal/controller/bcscommand"
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/dialect/arm"
 	"github.com/podyard/podyard/internal/dialect/bcs"
@@ -201,6 +202,12 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 		}
 		go commandTokens.Start(hc.Context, client)
 		return nil
+	}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	// BCS commands run in the server: they exec through its node connector.
+	if err := server.AddPostStartHook("podyard-bcs-commands", func(hc genericapiserver.PostStartHookContext) error {
+		return bcscommand.Start(hc.Context, hc.LoopbackClientConfig, agents, log)
 	}); err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
