@@ -16,6 +16,7 @@ import (
 	agentsettingcontroller "github.com/podyard/podyard/internal/controller/agentsetting"
 	applicationcontroller "github.com/podyard/podyard/internal/controller/application"
 	"github.com/podyard/podyard/internal/controller/appversion"
+	deploymentcontroller "github.com/podyard/podyard/internal/controller/deployment"
 	"github.com/podyard/podyard/internal/controller/garbagecollector"
 	"github.com/podyard/podyard/internal/controller/namespace"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
@@ -91,6 +92,7 @@ func ControlPlane(c Config) StartFunc {
 		var apps *applicationcontroller.Controller
 		var remote *remotecheck.Controller  // BCS REMOTE_HTTP/REMOTE_TCP checks
 		var versions *appversion.Controller // BCS application versions
+		var deploys *deploymentcontroller.Controller
 		if c.Application != nil {
 			appClients, err := applicationcontroller.NewClients(cfg)
 			if err != nil {
@@ -103,6 +105,11 @@ func ControlPlane(c Config) StartFunc {
 				return fmt.Errorf("controllers: %w", err)
 			}
 			versions = appversion.New(appClients, versionClients, log)
+			deployClients, err := clients.NewDeployments(cfg)
+			if err != nil {
+				return fmt.Errorf("controllers: %w", err)
+			}
+			deploys = deploymentcontroller.New(deployClients, appClients, log)
 		}
 		var agents *agentsettingcontroller.Controller
 		if c.Application != nil { // BCS agent settings go with BCS applications
@@ -128,6 +135,7 @@ func ControlPlane(c Config) StartFunc {
 			go apps.Run(ctx, 4)
 			go remote.Run(ctx)
 			go versions.Run(ctx, 2)
+			go deploys.Run(ctx, 4)
 		}
 		if agents != nil {
 			go agents.Run(ctx, 2)

@@ -51,3 +51,12 @@ func NewCommands(cfg *rest.Config) (*typedclient.Clients[*v1alpha1.Command, *v1a
 		NewList: func() *v1alpha1.CommandList { return &v1alpha1.CommandList{} },
 	})
 }
+
+// NewDeployments returns Deployment clients for cfg.
+func NewDeployments(cfg *rest.Config) (*typedclient.Clients[*v1alpha1.Deployment, *v1alpha1.DeploymentList], error) {
+	return typedclient.New(cfg, typedclient.Kind[*v1alpha1.Deployment, *v1alpha1.DeploymentList]{
+		GroupVersion: v1alpha1.SchemeGroupVersion, AddToScheme: v1alpha1.AddToScheme, Resource: "deployments",
+		New:     func() *v1alpha1.Deployment { return &v1alpha1.Deployment{} },
+		NewList: func() *v1alpha1.DeploymentList { return &v1alpha1.DeploymentList{} },
+	})
+}

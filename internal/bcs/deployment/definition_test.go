@@ -119,17 +119,17 @@ func TestParseDefaults(t *testing.T) {
 		edit func(m map[string]any)
 		want RollingUpdate
 	}{
-		{"as posted", func(map[string]any) {}, RollingUpdate{1, 1, 60, false, CreateFirst}},
+		{"as posted", func(map[string]any) {}, rollingUpdate(1, 1, 60, false, CreateFirst)},
 		{"0 surge and unavailable become 1", func(m map[string]any) {
 			rolling(m)["maxSurge"], rolling(m)["maxUnavilable"] = 0, -3
-		}, RollingUpdate{1, 1, 60, false, CreateFirst}},
-		{"absent upgradeDuration is 10", func(m map[string]any) { delete(rolling(m), "upgradeDuration") }, RollingUpdate{1, 1, 10, false, CreateFirst}},
-		{"null upgradeDuration is 10", func(m map[string]any) { rolling(m)["upgradeDuration"] = nil }, RollingUpdate{1, 1, 10, false, CreateFirst}},
+		}, rollingUpdate(1, 1, 60, false, CreateFirst)},
+		{"absent upgradeDuration is 10", func(m map[string]any) { delete(rolling(m), "upgradeDuration") }, rollingUpdate(1, 1, 10, false, CreateFirst)},
+		{"null upgradeDuration is 10", func(m map[string]any) { rolling(m)["upgradeDuration"] = nil }, rollingUpdate(1, 1, 10, false, CreateFirst)},
 		// BCS could not tell 0 from absent; here 0 means no pause between steps.
-		{"0 upgradeDuration stays 0", func(m map[string]any) { rolling(m)["upgradeDuration"] = 0 }, RollingUpdate{1, 1, 0, false, CreateFirst}},
+		{"0 upgradeDuration stays 0", func(m map[string]any) { rolling(m)["upgradeDuration"] = 0 }, rollingUpdate(1, 1, 0, false, CreateFirst)},
 		{"manual DeleteFirst", func(m map[string]any) {
 			rolling(m)["rollingManually"], rolling(m)["rollingOrder"], rolling(m)["maxSurge"] = true, DeleteFirst, 3
-		}, RollingUpdate{1, 3, 60, true, DeleteFirst}},
+		}, rollingUpdate(1, 3, 60, true, DeleteFirst)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := Parse(with(t, tc.edit))

@@ -194,13 +194,13 @@ func TestNext(t *testing.T) {
 			Action{Kind: Wait, OldTarget: 4, NewTarget: 2, Until: t0.Add(10 * time.Second), Progress: between}, "upgradeDuration"},
 		{"next step after upgradeDuration", Rolling{Strategy: ru, Instance: 5, Old: AppState{4, 4, 4}, New: AppState{2, 2, 2}, Progress: between, Now: t0.Add(10 * time.Second)},
 			Action{Kind: SetTargets, OldTarget: 4, NewTarget: 3, Progress: Progress{Phase: PhaseStart, StepStarted: t0.Add(10 * time.Second), LastStep: t0.Add(10 * time.Second), Steps: 2}}, ""},
-		{"manual: pause after the step", Rolling{Strategy: RollingUpdate{1, 2, 10, true, CreateFirst}, Instance: 5, Old: AppState{4, 4, 4}, New: AppState{2, 2, 2}, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 1}, Now: t0.Add(3 * time.Second)},
+		{"manual: pause after the step", Rolling{Strategy: rollingUpdate(1, 2, 10, true, CreateFirst), Instance: 5, Old: AppState{4, 4, 4}, New: AppState{2, 2, 2}, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 1}, Now: t0.Add(3 * time.Second)},
 			Action{Kind: Pause, OldTarget: 4, NewTarget: 2, Reason: MessagePaused, Progress: between}, MessagePaused},
-		{"manual: done after the last step, no pause", Rolling{Strategy: RollingUpdate{1, 2, 10, true, CreateFirst}, Instance: 5, Old: AppState{0, 0, 0}, New: AppState{5, 5, 5}, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 5}, Now: t0.Add(3 * time.Second)},
+		{"manual: done after the last step, no pause", Rolling{Strategy: rollingUpdate(1, 2, 10, true, CreateFirst), Instance: 5, Old: AppState{0, 0, 0}, New: AppState{5, 5, 5}, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 5}, Now: t0.Add(3 * time.Second)},
 			Action{Kind: Done, NewTarget: 5, Progress: Progress{LastStep: t0, Steps: 5}}, ""},
-		{"DeleteFirst lowers first", Rolling{Strategy: RollingUpdate{1, 2, 10, false, DeleteFirst}, Instance: 5, Old: AppState{5, 5, 5}, Now: t0},
+		{"DeleteFirst lowers first", Rolling{Strategy: rollingUpdate(1, 2, 10, false, DeleteFirst), Instance: 5, Old: AppState{5, 5, 5}, Now: t0},
 			Action{Kind: SetTargets, OldTarget: 4, NewTarget: 0, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 1}}, ""},
-		{"DeleteFirst raises once the old are gone", Rolling{Strategy: RollingUpdate{1, 2, 10, false, DeleteFirst}, Instance: 5, Old: AppState{4, 4, 4}, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 1}, Now: t0.Add(time.Second)},
+		{"DeleteFirst raises once the old are gone", Rolling{Strategy: rollingUpdate(1, 2, 10, false, DeleteFirst), Instance: 5, Old: AppState{4, 4, 4}, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 1}, Now: t0.Add(time.Second)},
 			Action{Kind: SetTargets, OldTarget: 4, NewTarget: 2, Progress: Progress{Phase: PhaseStart, StepStarted: t0, LastStep: t0, Steps: 1}}, ""},
 		{"paused: nothing moves", Rolling{Strategy: ru, Instance: 5, Old: AppState{4, 4, 4}, New: AppState{2, 2, 2}, Status: StatusUpdatePaused, Progress: between, Now: t0.Add(time.Hour)},
 			Action{Kind: Wait, OldTarget: 4, NewTarget: 2, Progress: between}, "deployment is UpdatePaused"},
@@ -208,7 +208,7 @@ func TestNext(t *testing.T) {
 			Action{Kind: Wait, OldTarget: 5, NewTarget: 2, Progress: started}, "deployment is UpdateSuspend"},
 		{"surge and unavailable below 1 count as 1", Rolling{Strategy: RollingUpdate{RollingOrder: CreateFirst}, Instance: 5, Old: AppState{5, 5, 5}, Now: t0},
 			Action{Kind: SetTargets, OldTarget: 5, NewTarget: 1, Progress: started}, ""},
-		{"a step that changed nothing: no second one in the same instant", Rolling{Strategy: RollingUpdate{1, 1, 0, false, CreateFirst}, Instance: 2, Old: AppState{0, 0, 0}, New: AppState{2, 2, 1}, Progress: Progress{LastStep: t0, Steps: 3}, Now: t0},
+		{"a step that changed nothing: no second one in the same instant", Rolling{Strategy: rollingUpdate(1, 1, 0, false, CreateFirst), Instance: 2, Old: AppState{0, 0, 0}, New: AppState{2, 2, 1}, Progress: Progress{LastStep: t0, Steps: 3}, Now: t0},
 			Action{Kind: Wait, OldTarget: 0, NewTarget: 2, Until: t0.Add(time.Second), Progress: Progress{LastStep: t0, Steps: 3}}, "next step"},
 		{"an unhealthy old application still makes progress", Rolling{Strategy: ru, Instance: 5, Old: AppState{5, 5, 1}, New: AppState{2, 2, 2}, Progress: started, Now: t0.Add(time.Second)},
 			Action{Kind: SetTargets, OldTarget: 4, NewTarget: 2, Progress: Progress{Phase: PhaseDelete, StepStarted: t0, LastStep: t0, Steps: 1}}, ""},
@@ -276,4 +276,10 @@ func TestSuspendResume(t *testing.T) {
 		w.tick(up)
 	}
 	t.Fatalf("not done: %+v %+v %+v", w.old, w.new, p)
+}
+
+// rollingUpdate is a RollingUpdate from its fields in order (it is the
+// API's type, whose composite literals vet wants keyed).
+func rollingUpdate(maxUnavailable, maxSurge, upgradeDuration int32, manually bool, order string) RollingUpdate {
+	return RollingUpdate{MaxUnavailable: maxUnavailable, MaxSurge: maxSurge, UpgradeDuration: upgradeDuration, RollingManually: manually, RollingOrder: order}
 }

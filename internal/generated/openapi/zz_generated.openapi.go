@@ -2003,13 +2003,13 @@ func schema_internal_apis_bcs_v1alpha1_DeploymentProgress(ref common.ReferenceCa
 					"stepStarted": {
 						SchemaProps: spec.SchemaProps{
 							Description: "StepStarted is when the step under way began or was resumed.",
-							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+							Ref:         ref(metav1.MicroTime{}.OpenAPIModelName()),
 						},
 					},
 					"lastStep": {
 						SchemaProps: spec.SchemaProps{
 							Description: "LastStep is when the last step began (BCS's last_rolling_time).",
-							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+							Ref:         ref(metav1.MicroTime{}.OpenAPIModelName()),
 						},
 					},
 					"steps": {
@@ -2023,7 +2023,7 @@ func schema_internal_apis_bcs_v1alpha1_DeploymentProgress(ref common.ReferenceCa
 			},
 		},
 		Dependencies: []string{
-			metav1.Time{}.OpenAPIModelName()},
+			metav1.MicroTime{}.OpenAPIModelName()},
 	}
 }
 

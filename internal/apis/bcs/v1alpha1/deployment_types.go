@@ -140,10 +140,10 @@ type DeploymentProgress struct {
 	Phase string `json:"phase,omitempty"`
 	// StepStarted is when the step under way began or was resumed.
 	// +optional
-	StepStarted *metav1.Time `json:"stepStarted,omitempty"`
+	StepStarted *metav1.MicroTime `json:"stepStarted,omitempty"`
 	// LastStep is when the last step began (BCS's last_rolling_time).
 	// +optional
-	LastStep *metav1.Time `json:"lastStep,omitempty"`
+	LastStep *metav1.MicroTime `json:"lastStep,omitempty"`
 	// Steps counts the steps begun.
 	// +optional
 	Steps int32 `json:"steps,omitempty"`
