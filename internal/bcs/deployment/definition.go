@@ -230,7 +230,7 @@ func (d Definition) ToSpec() v1alpha1.DeploymentSpec {
 func FromSpec(s v1alpha1.DeploymentSpec) Definition {
 	return Definition{
 		APIVersion: s.APIVersion, Kind: s.Kind, Metadata: s.Metadata,
-		Spec: Spec{Instance: s.Instance, Selector: s.Selector, Template: s.Template, Strategy: s.Strategy, PauseDeployment: s.PauseDeployment},
+		Spec:         Spec{Instance: s.Instance, Selector: s.Selector, Template: s.Template, Strategy: s.Strategy, PauseDeployment: s.PauseDeployment},
 		UpdatePolicy: s.UpdatePolicy, RestartPolicy: s.RestartPolicy, KillPolicy: s.KillPolicy, Constraint: s.Constraint,
 	}
 }

@@ -3,6 +3,10 @@ package deployment
 import (
 	"fmt"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 )
 
 // Deployment statuses.
@@ -259,4 +263,30 @@ func (r Rolling) waitOrSuspend(deadline time.Time, why string) Action {
 // finished: the old application has nothing left and the new one is whole.
 func (r Rolling) finished() bool {
 	return r.Old.Target == 0 && r.Old.Instances == 0 && r.New.Target >= r.Instance && r.New.Ready >= r.Instance
+}
+
+// ProgressOf is the Progress a Deployment's status records.
+func ProgressOf(p v1alpha1.DeploymentProgress) Progress {
+	out := Progress{Phase: p.Phase, Steps: p.Steps}
+	if p.StepStarted != nil {
+		out.StepStarted = p.StepStarted.Time
+	}
+	if p.LastStep != nil {
+		out.LastStep = p.LastStep.Time
+	}
+	return out
+}
+
+// Status is p as a Deployment's status records it.
+func (p Progress) Status() v1alpha1.DeploymentProgress {
+	out := v1alpha1.DeploymentProgress{Phase: p.Phase, Steps: p.Steps}
+	if !p.StepStarted.IsZero() {
+		t := metav1.NewMicroTime(p.StepStarted)
+		out.StepStarted = &t
+	}
+	if !p.LastStep.IsZero() {
+		t := metav1.NewMicroTime(p.LastStep)
+		out.LastStep = &t
+	}
+	return out
 }

@@ -390,9 +390,9 @@ func (c *Controller) roll(ctx context.Context, key string, d *v1alpha1.Deploymen
 	now := c.now()
 	a := bcsdeployment.Next(bcsdeployment.Rolling{
 		Strategy: strategy, Instance: def.Instance, Old: oldState, New: newState,
-		Status: st.Status, Progress: progressOf(st.Progress), Now: now, StepTimeout: c.StepTimeout,
+		Status: st.Status, Progress: bcsdeployment.ProgressOf(st.Progress), Now: now, StepTimeout: c.StepTimeout,
 	})
-	st.Progress = progressStatus(a.Progress)
+	st.Progress = a.Progress.Status()
 	switch a.Kind {
 	case bcsdeployment.SetTargets:
 		if err := c.setInstance(ctx, newApp, a.NewTarget); err != nil {
@@ -502,28 +502,4 @@ func (c *Controller) writeStatus(ctx context.Context, d *v1alpha1.Deployment, st
 		return fmt.Errorf("deployment %s/%s: status: %w", d.Namespace, d.Name, err)
 	}
 	return nil
-}
-
-func progressOf(p v1alpha1.DeploymentProgress) bcsdeployment.Progress {
-	out := bcsdeployment.Progress{Phase: p.Phase, Steps: p.Steps}
-	if p.StepStarted != nil {
-		out.StepStarted = p.StepStarted.Time
-	}
-	if p.LastStep != nil {
-		out.LastStep = p.LastStep.Time
-	}
-	return out
-}
-
-func progressStatus(p bcsdeployment.Progress) v1alpha1.DeploymentProgress {
-	out := v1alpha1.DeploymentProgress{Phase: p.Phase, Steps: p.Steps}
-	if !p.StepStarted.IsZero() {
-		t := metav1.NewMicroTime(p.StepStarted)
-		out.StepStarted = &t
-	}
-	if !p.LastStep.IsZero() {
-		t := metav1.NewMicroTime(p.LastStep)
-		out.LastStep = &t
-	}
-	return out
 }

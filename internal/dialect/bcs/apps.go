@@ -340,6 +340,27 @@ func (a apps) update(ctx context.Context, body []byte, instances string, resourc
 
 // annotate sets one annotation on a taskgroup Pod (the one with p's UID;
 // a Pod gone meanwhile is left alone).
+// resize gives the application the resources posted has, in place on
+// every taskgroup (args=resource): only resources may differ.
+func (a apps) resize(ctx context.Context, current, posted *v1alpha1.Application) *Error {
+	updated, err := Updated(current, posted, true)
+	if err != nil {
+		return err
+	}
+	u, cerr := toUnstructured(updated)
+	if cerr != nil {
+		return internalError(cerr)
+	}
+	if _, err := a.client().Update(ctx, u, metav1.UpdateOptions{}); err != nil {
+		return fromAPIError(err, KindApplication)
+	}
+	pods, err := a.taskGroupPods(ctx, updated)
+	if err != nil {
+		return err
+	}
+	return resizeTaskGroups(ctx, a.kube, updated, pods)
+}
+
 func (a apps) annotate(ctx context.Context, p *corev1.Pod, key, value string) *Error {
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 		"uid": p.UID, "annotations": map[string]string{key: value},
@@ -359,12 +380,16 @@ func podPointers(pods []corev1.Pod) []*corev1.Pod {
 	return out
 }
 
-func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, error) {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(app)
+// toUnstructured is a bcs.podyard.io object for the dynamic client.
+func toUnstructured[T interface {
+	runtime.Object
+	GetName() string
+}](obj T) (*unstructured.Unstructured, error) {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
-		return nil, fmt.Errorf("application %s: %w", app.Name, err)
+		return nil, fmt.Errorf("%T %s: %w", obj, obj.GetName(), err)
 	}
-	return &unstructured.Unstructured{Object: obj}, nil
+	return &unstructured.Unstructured{Object: u}, nil
 }
 
 // fromUnstructured reads u as a T (an Application, an ApplicationVersion).
