@@ -1,0 +1,418 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/podyard/podyard/internal/bcs/application"
+	"github.com/podyard/podyard/internal/dialect/bcs"
+)
+
+// deploymentBody is a BCS deployment in the seed's shape: instance
+// sleepers whose env VERSION is version, rolled by strategy (the
+// rollingupdate object's fields).
+func deploymentBody(ns, name string, instance int, version, strategy string) string {
+	return `{"apiVersion":"v4","kind":"deployment",
+		"metadata":{"labels":{"label_deployment":"label_deployment"},"name":"` + name + `","namespace":"` + ns + `"},
+		"restartPolicy":{"policy":"Always","interval":5,"backoff":10},
+		"killPolicy":{"gracePeriod":1},
+		"spec":{"instance":` + strconv.Itoa(instance) + `,"selector":{"podname":"` + name + `"},
+			"template":{"metadata":{"labels":{"podname":"` + name + `"}},"spec":{"containers":[
+				{"image":"busybox","command":"sh","args":["-c","exec sleep 3600"],
+				 "env":[{"name":"VERSION","value":"` + version + `"}],
+				 "resources":{"limits":{"cpu":"0.02","memory":"16"}}}]}},
+			"strategy":{"type":"RollingUpdate","rollingupdate":{` + strategy + `}}}}`
+}
+
+// deploymentView is what GET namespaces/{ns}/deployments/{name} answers.
+type deploymentView struct {
+	Status         string `json:"status"`
+	Message        string `json:"message"`
+	Application    *deploymentAppView
+	ApplicationExt *deploymentAppView `json:"application_ext"`
+	RawJSON        map[string]any     `json:"raw_json"`
+	RawJSONBackup  map[string]any     `json:"raw_json_backup"`
+	IsInRolling    bool               `json:"is_in_rolling"`
+	Strategy       struct {
+		RollingUpdate struct {
+			MaxUnavilable int `json:"maxUnavilable"`
+		} `json:"rollingupdate"`
+	} `json:"strategy"`
+}
+
+type deploymentAppView struct {
+	Name          string `json:"name"`
+	TargetCount   int    `json:"curr_target_instances"`
+	RollingCounts int    `json:"CurrentRollingInstances"`
+}
+
+// taskGroupCounts is what exists of a namespace's taskgroups, per
+// application: every Pod the API holds (terminating ones too: they may
+// still hold their node), and the Running ones not being deleted.
+type taskGroupCounts struct {
+	exist, running map[string]int
+	versions       map[string]bool // VERSION of the Running ones
+}
+
+func countTaskGroups(t *testing.T, kube kubernetes.Interface, ns string) taskGroupCounts {
+	t.Helper()
+	pods, err := kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := taskGroupCounts{exist: map[string]int{}, running: map[string]int{}, versions: map[string]bool{}}
+	for _, p := range pods.Items {
+		app := p.Labels[application.LabelApplication]
+		c.exist[app]++
+		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && allRunning(&p) {
+			c.running[app]++
+			for _, e := range p.Spec.Containers[0].Env {
+				if e.Name == "VERSION" {
+					c.versions[e.Value] = true
+				}
+			}
+		}
+	}
+	return c
+}
+
+func allRunning(p *corev1.Pod) bool {
+	if len(p.Status.ContainerStatuses) != len(p.Spec.Containers) {
+		return false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (c taskGroupCounts) total() (exist, running int) {
+	for _, n := range c.exist {
+		exist += n
+	}
+	for _, n := range c.running {
+		running += n
+	}
+	return exist, running
+}
+
+// boundsWatcher samples a namespace's taskgroups until stopped and records
+// every sample that breaks instance+maxSurge existing or
+// instance-maxUnavilable Running.
+type boundsWatcher struct {
+	stop    chan struct{}
+	done    sync.WaitGroup
+	mu      sync.Mutex
+	broken  []string
+	samples int
+	maxSeen int
+	minRun  int
+}
+
+func watchBounds(t *testing.T, kube kubernetes.Interface, ns string, instance, surge, unavailable int) *boundsWatcher {
+	w := &boundsWatcher{stop: make(chan struct{}), minRun: instance}
+	w.done.Add(1)
+	go func() {
+		defer w.done.Done()
+		for {
+			select {
+			case <-w.stop:
+				return
+			default:
+			}
+			pods, err := kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+			if err != nil {
+				continue
+			}
+			exist, running := 0, 0
+			for i := range pods.Items {
+				p := &pods.Items[i]
+				exist++
+				if p.DeletionTimestamp == nil && allRunning(p) {
+					running++
+				}
+			}
+			w.mu.Lock()
+			w.samples++
+			w.maxSeen, w.minRun = max(w.maxSeen, exist), min(w.minRun, running)
+			if exist > instance+surge || running < instance-unavailable {
+				w.broken = append(w.broken, fmt.Sprintf("%d taskgroups exist, %d Running", exist, running))
+			}
+			w.mu.Unlock()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+func (w *boundsWatcher) check(t *testing.T, what string) {
+	t.Helper()
+	close(w.stop)
+	w.done.Wait()
+	if len(w.broken) > 0 {
+		t.Errorf("%s: the bounds broke in %d of %d samples: %v", what, len(w.broken), w.samples, w.broken[:min(len(w.broken), 5)])
+	}
+	t.Logf("%s: %d samples, at most %d taskgroups, at least %d Running", what, w.samples, w.maxSeen, w.minRun)
+}
+
+type deploymentClient struct {
+	*bcsClient
+	ns   string
+	base string // /namespaces/{ns}/deployments
+}
+
+func (d deploymentClient) get(name string) deploymentView {
+	d.t.Helper()
+	var v deploymentView
+	d.do("GET", d.base+"/"+name, bcs.DefaultClusterID, "").decode(d.t, "get deployment", &v)
+	return v
+}
+
+func (d deploymentClient) waitStatus(name, status string) deploymentView {
+	d.t.Helper()
+	var v deploymentView
+	waitFor(d.t, "deployment "+name+" "+status, func() bool {
+		v = d.get(name)
+		return v.Status == status
+	})
+	return v
+}
+
+// TestBCSDeployment: a deployment made with the seed's body, rolled
+// CreateFirst and DeleteFirst (manual steps, pauseupdate refused while
+// paused), cancelled halfway, scaled and deleted; at every sample of the
+// rolling updates the two applications together hold at most
+// instance+maxSurge taskgroups and at least instance-maxUnavilable Running.
+func TestBCSDeployment(t *testing.T) {
+	s, _ := SharedCluster(t)
+	ns := s.Namespace(t)
+	tg := newTaskGroupClient(t, s, ns)
+	d := deploymentClient{tg.bcsClient, ns, "/namespaces/" + ns + "/deployments"}
+	const n = 3
+
+	d.do("POST", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v1", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":0,"rollingOrder":"CreateFirst"`)).
+		expect(t, "create", 200, 0)
+	d.do("POST", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v1", `"rollingOrder":"CreateFirst"`)).
+		expect(t, "create again", 409, bcs.CodeExists)
+	v := d.waitStatus("web", "Running")
+	if v.Application == nil || v.Application.Name != "web" || v.ApplicationExt != nil {
+		t.Fatalf("created: application %+v, ext %+v; want web and none", v.Application, v.ApplicationExt)
+	}
+	waitFor(t, "3 taskgroups of web Running", func() bool {
+		ids, running := byIndex(tg.taskgroups("web"))
+		return running && len(ids) == n
+	})
+	if out := s.Kubectl("get", "bcsdeploy", "-n", ns); !strings.Contains(out, "web") || !strings.Contains(out, "Running") {
+		t.Errorf("kubectl get bcsdeploy:\n%s", out)
+	}
+
+	// CreateFirst, upgradeDuration 0.
+	w := watchBounds(t, s.Client, ns, n, 1, 1)
+	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v2", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":0,"rollingOrder":"CreateFirst"`)).
+		expect(t, "update CreateFirst", 200, 0)
+	v = d.get("web")
+	if v.Status != "Update" && v.Status != "Running" {
+		t.Errorf("after PUT: status %s, want Update (or already Running)", v.Status)
+	}
+	var newApp string
+	waitFor(t, "the CreateFirst update to finish", func() bool {
+		v = d.get("web")
+		if v.Application != nil {
+			newApp = v.Application.Name
+		}
+		return v.Status == "Running" && strings.HasPrefix(newApp, "web-v") && v.ApplicationExt == nil
+	})
+	waitFor(t, "only the new application's taskgroups left", func() bool {
+		c := countTaskGroups(t, s.Client, ns)
+		exist, running := c.total()
+		return exist == n && running == n && c.versions["v2"] && !c.versions["v1"]
+	})
+	w.check(t, "CreateFirst")
+	tg.do("GET", tg.base+"/web", bcs.DefaultClusterID, "").expect(t, "the old application", 404, bcs.CodeNotFound)
+	var def map[string]any
+	d.do("GET", "/definition/deployment/"+ns+"/web", bcs.DefaultClusterID, "").decode(t, "definition", &def)
+	if got := fmt.Sprint(def["spec"].(map[string]any)["template"]); !strings.Contains(got, "v2") {
+		t.Errorf("definition after the update: template %s, want VERSION v2", got)
+	}
+
+	// DeleteFirst with manual steps: paused after each step until resumed.
+	w = watchBounds(t, s.Client, ns, n, 2, 1)
+	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v3", `"maxUnavilable":1,"maxSurge":2,"upgradeDuration":0,"rollingManually":true,"rollingOrder":"DeleteFirst"`)).
+		expect(t, "update DeleteFirst", 200, 0)
+	steps := 0
+	for {
+		var v deploymentView
+		waitFor(t, "a manual step to end", func() bool {
+			v = d.get("web")
+			return v.Status == "UpdatePaused" || v.Status == "Running"
+		})
+		if v.Status == "Running" {
+			break
+		}
+		steps++
+		if steps == 1 {
+			d.do("PUT", d.base+"/web/pauseupdate", bcs.DefaultClusterID, "").expect(t, "pause a paused update", 409, bcs.CodeCommon)
+			d.do("PUT", d.base+"/web/scale/5", bcs.DefaultClusterID, "").expect(t, "scale during an update", 409, bcs.CodeCommon)
+		}
+		if steps > n+1 {
+			t.Fatalf("more than %d manual steps", n+1)
+		}
+		d.do("PUT", d.base+"/web/resumeupdate", bcs.DefaultClusterID, "").expect(t, "resume", 200, 0)
+	}
+	if steps < 2 {
+		t.Errorf("DeleteFirst with rollingManually paused %d times, want one pause per step but the last (at least 2 for 3 instances)", steps)
+	}
+	waitFor(t, "v3 everywhere", func() bool {
+		c := countTaskGroups(t, s.Client, ns)
+		exist, running := c.total()
+		return exist == n && running == n && c.versions["v3"] && len(c.versions) == 1
+	})
+	w.check(t, "DeleteFirst")
+	d.do("PUT", d.base+"/web/resumeupdate", bcs.DefaultClusterID, "").expect(t, "resume a Running deployment", 409, bcs.CodeCommon)
+	d.do("PUT", d.base+"/web/cancelupdate", bcs.DefaultClusterID, "").expect(t, "cancel with no update", 409, bcs.CodeCommon)
+
+	// Cancelled halfway: one step, then a long upgradeDuration.
+	before := d.get("web").Application.Name
+	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v4", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":600,"rollingOrder":"CreateFirst"`)).
+		expect(t, "update to cancel", 200, 0)
+	waitFor(t, "the first step done", func() bool {
+		v := d.get("web")
+		c := countTaskGroups(t, s.Client, ns)
+		return v.Status == "Update" && v.ApplicationExt != nil && c.running[v.ApplicationExt.Name] == 1 && c.exist[before] == n-1
+	})
+	if v := d.get("web"); v.RawJSONBackup == nil {
+		t.Error("during an update: no raw_json_backup")
+	}
+	d.do("PUT", d.base+"/web/cancelupdate", bcs.DefaultClusterID, "").expect(t, "cancel", 200, 0)
+	v = d.get("web")
+	if v.Status != "Running" || v.ApplicationExt != nil || v.Application.Name != before || v.RawJSONBackup != nil {
+		t.Errorf("after cancelupdate: %+v, want Running with %s alone", v, before)
+	}
+	waitFor(t, "the old application whole again, the new one gone", func() bool {
+		c := countTaskGroups(t, s.Client, ns)
+		exist, running := c.total()
+		return exist == n && running == n && c.versions["v3"] && len(c.versions) == 1
+	})
+	d.do("GET", "/definition/deployment/"+ns+"/web", bcs.DefaultClusterID, "").decode(t, "definition", &def)
+	if got := fmt.Sprint(def["spec"].(map[string]any)["template"]); !strings.Contains(got, "v3") {
+		t.Errorf("definition after cancel: template %s, want VERSION v3 back", got)
+	}
+
+	// Scale, then delete.
+	d.do("PUT", d.base+"/web/scale/5", bcs.DefaultClusterID, "").expect(t, "scale", 200, 0)
+	waitFor(t, "5 taskgroups Running", func() bool {
+		_, running := countTaskGroups(t, s.Client, ns).total()
+		return running == 5
+	})
+	if v := d.get("web"); v.Application.TargetCount != 5 {
+		t.Errorf("after scale: application %+v, want curr_target_instances 5", v.Application)
+	}
+	d.do("DELETE", d.base+"/web?enforce=1", bcs.DefaultClusterID, "").expect(t, "delete", 200, 0)
+	waitFor(t, "the deployment and its taskgroups gone", func() bool {
+		exist, _ := countTaskGroups(t, s.Client, ns).total()
+		return exist == 0 && d.do("GET", d.base+"/web", bcs.DefaultClusterID, "").status == 404
+	})
+	d.do("DELETE", d.base+"/web", bcs.DefaultClusterID, "").expect(t, "delete again", 404, bcs.CodeNotFound)
+}
+
+// TestBCSDeploymentAdopt: a deployment without a template adopts the one
+// application its selector matches; two matching applications are refused.
+func TestBCSDeploymentAdopt(t *testing.T) {
+	s, _ := SharedCluster(t)
+	ns := s.Namespace(t)
+	tg := newTaskGroupClient(t, s, ns)
+	d := deploymentClient{tg.bcsClient, ns, "/namespaces/" + ns + "/deployments"}
+	labelled := func(name string) string {
+		return strings.Replace(sleeperApp(ns, name, 1, "", "v1"), `"metadata":{`, `"metadata":{"labels":{"tier":"legacy"},`, 1)
+	}
+	tg.do("POST", tg.base, bcs.DefaultClusterID, labelled("legacy")).expect(t, "create legacy", 200, 0)
+	adopt := `{"apiVersion":"v4","kind":"deployment","metadata":{"name":"keeper","namespace":"` + ns + `"},
+		"spec":{"instance":2,"selector":{"tier":"legacy"},"strategy":{"type":"RollingUpdate"}}}`
+	d.do("POST", d.base, bcs.DefaultClusterID, adopt).expect(t, "adopt", 200, 0)
+	v := d.waitStatus("keeper", "Running")
+	if v.Application == nil || v.Application.Name != "legacy" {
+		t.Fatalf("adopted: application %+v, want legacy", v.Application)
+	}
+	waitFor(t, "legacy scaled to the deployment's 2", func() bool {
+		return countTaskGroups(t, s.Client, ns).running["legacy"] == 2
+	})
+	tg.do("POST", tg.base, bcs.DefaultClusterID, labelled("legacy2")).expect(t, "create legacy2", 200, 0)
+	tg.do("POST", tg.base, bcs.DefaultClusterID, labelled("legacy3")).expect(t, "create legacy3", 200, 0)
+	twice := strings.Replace(adopt, "keeper", "greedy", 1)
+	d.do("POST", d.base, bcs.DefaultClusterID, twice).expect(t, "two matching applications", 400, bcs.CodeRequestData)
+	d.do("POST", d.base, bcs.DefaultClusterID, strings.Replace(deploymentBody(ns, "x", 1, "v1", ""), `"kind":"deployment"`, `"kind":"application"`, 1)).
+		expect(t, "an application body", 400, bcs.CodeRequestData)
+	d.do("DELETE", d.base+"/keeper", bcs.DefaultClusterID, "").expect(t, "delete", 200, 0)
+	waitFor(t, "legacy deleted with its deployment", func() bool {
+		return tg.do("GET", tg.base+"/legacy", bcs.DefaultClusterID, "").status == 404
+	})
+}
+
+// TestBCSDeploymentRestart: a rolling update carries on after the server
+// restarts in the middle of it, from the step it was at.
+func TestBCSDeploymentRestart(t *testing.T) {
+	if externalEtcd() {
+		t.Skip("workload tests run in the embedded-etcd pass")
+	}
+	s, _ := StartCluster(t)
+	ns := s.Namespace(t)
+	tg := newTaskGroupClient(t, s, ns)
+	d := deploymentClient{tg.bcsClient, ns, "/namespaces/" + ns + "/deployments"}
+	const n = 3
+	d.do("POST", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v1", `"rollingOrder":"CreateFirst"`)).expect(t, "create", 200, 0)
+	d.waitStatus("web", "Running")
+	waitFor(t, "3 Running", func() bool { _, r := countTaskGroups(t, s.Client, ns).total(); return r == n })
+	// Steps 2 s apart: the restart lands between steps.
+	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v2", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":2,"rollingOrder":"CreateFirst"`)).
+		expect(t, "update", 200, 0)
+	var ext string
+	waitFor(t, "the first step done", func() bool {
+		v := d.get("web")
+		if v.ApplicationExt != nil {
+			ext = v.ApplicationExt.Name
+		}
+		return ext != "" && countTaskGroups(t, s.Client, ns).running[ext] >= 1
+	})
+	s.Restart()
+	tg.http.CloseIdleConnections()
+	v := d.get("web")
+	if v.Status != "Update" || v.ApplicationExt == nil || v.ApplicationExt.Name != ext {
+		t.Fatalf("after the restart: %+v, want Update with %s", v, ext)
+	}
+	v = d.waitStatus("web", "Running")
+	if v.Application.Name != ext {
+		t.Errorf("finished on %s, want %s (the application the update made before the restart)", v.Application.Name, ext)
+	}
+	waitFor(t, "v2 everywhere", func() bool {
+		c := countTaskGroups(t, s.Client, ns)
+		exist, running := c.total()
+		return exist == n && running == n && len(c.versions) == 1 && c.versions["v2"]
+	})
+}
+
+// decode checks a successful answer and decodes its data into out.
+func (r bcsReply) decode(t *testing.T, what string, out any) {
+	t.Helper()
+	r.ok(t, what)
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		t.Fatalf("%s: data %s: %v", what, env.Data, err)
+	}
+}
