@@ -274,6 +274,7 @@ func (a *Agent) serveFile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	a.log.Info("wrote a file in a container", "pod", r.PathValue("namespace")+"/"+r.PathValue("pod"), "container", r.PathValue("container"), "path", filePath, "bytes", len(data), "mode", fmt.Sprintf("%#o", mode), "user", q.Get("user"))
 	w.WriteHeader(http.StatusNoContent)
 }
 
