@@ -87,6 +87,9 @@ func (r *ExecREST) Connect(ctx context.Context, name string, opts runtime.Object
 	if err != nil {
 		return nil, err
 	}
+	// The agent's query is made from the decoded options alone: nothing
+	// else a client sends, such as the API server's own exec options
+	// (nodeclient.ExecOptions: env, user, ...), reaches the agent.
 	q := nodeclient.Streams{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY}.Query(nil)
 	q["command"] = o.Command
 	loc.RawQuery = q.Encode()
