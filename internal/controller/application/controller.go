@@ -156,11 +156,17 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			gone[p.UID] = true
 		}
 	}
+	// A taskgroup just deleted still exists, being killed, until its
+	// node confirms: counted so (a deployment's rolling update waits for
+	// the old ones to be gone before it adds more).
 	var current []*corev1.Pod
 	for _, p := range pods {
-		if !gone[p.UID] {
-			current = append(current, p)
+		if gone[p.UID] && p.DeletionTimestamp == nil {
+			p = p.DeepCopy()
+			deleted := metav1.NewTime(now)
+			p.DeletionTimestamp = &deleted
 		}
+		current = append(current, p)
 	}
 	errs = append(errs, c.writeStatus(ctx, app, append(current, created...)))
 	if work.after > 0 {
