@@ -311,6 +311,15 @@ func TestBCSMessageExecOptions(t *testing.T) {
 			t.Errorf("nodes/proxy exec over %s: %q, want %q: a client's exec options must not reach the agent", name, got, baseline)
 		}
 	}
+	// The agent's own endpoints are not for clients of the node proxy.
+	for _, p := range []string{
+		fmt.Sprintf("/api/v1/nodes/%s/proxy/podyard/signal/%s/opts/%s/main?process=sleep&signal=15", node, ns, pod.UID),
+		fmt.Sprintf("/proxy/nodes/%s/podyard/file/%s/opts/%s/main?path=/tmp/x", node, ns, pod.UID),
+	} {
+		if out, errOut, err := s.KubectlResult("", "create", "--raw", p, "-f", "/dev/null"); err == nil || !strings.Contains(errOut, "not served through the node proxy") {
+			t.Errorf("POST %s: %q %q %v, want Forbidden", p, out, errOut, err)
+		}
+	}
 }
 
 // nodeGetter reads Nodes for a nodeclient.Connector through the API.

@@ -2,12 +2,14 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -51,6 +53,10 @@ func ProxyTo(ctx context.Context, nodes Connector, name, subpath string, respond
 	loc.Path = path.Join("/", subpath)
 	first, _, _ := strings.Cut(strings.TrimPrefix(loc.Path, "/"), "/")
 	switch first {
+	case "podyard":
+		// The agent's own endpoints (signals, files) are the API server's
+		// to call for the dialects, which check the caller themselves.
+		return nil, apierrors.NewForbidden(corev1.Resource("nodes/proxy"), name, fmt.Errorf("%s is not served through the node proxy", loc.Path))
 	case "exec", "attach":
 		return streamHandler{loc: loc, transport: transport}, nil
 	case "portForward":
