@@ -100,20 +100,24 @@ type deploymentView struct {
 	ApplicationExt *struct{ Name string } `json:"application_ext"`
 }
 
+// smallResources: BCS gives a task without resources 1 CPU, so a
+// one-node cluster would hold only as many taskgroups as it has CPUs.
+const smallResources = `"resources":{"limits":{"cpu":"0.01","memory":"16"}}`
+
 func body(name string, n int, version string, c config) string {
 	return fmt.Sprintf(`{"apiVersion":"v4","kind":"deployment","metadata":{"name":%q,"namespace":%q},
 		"restartPolicy":{"policy":"Always"},"killPolicy":{"gracePeriod":1},
 		"spec":{"instance":%d,"selector":{"bench":%q},"template":{"spec":{"containers":[
-			{"image":"none","command":"sleep","args":["3600"],"env":[{"name":"VERSION","value":%q}]}]}},
+			{"image":"none","command":"sleep","args":["3600"],"env":[{"name":"VERSION","value":%q}],%s}]}},
 		"strategy":{"type":"RollingUpdate","rollingupdate":{"maxUnavilable":%d,"maxSurge":%d,"upgradeDuration":0,"rollingOrder":"CreateFirst"}}}}`,
-		name, namespace, n, name, version, c.unavail, c.surge)
+		name, namespace, n, name, version, smallResources, c.unavail, c.surge)
 }
 
 func appBody(name string, n int) string {
 	return fmt.Sprintf(`{"apiVersion":"v4","kind":"application","metadata":{"name":%q,"namespace":%q},
 		"restartPolicy":{"policy":"Always"},"killPolicy":{"gracePeriod":1},
-		"spec":{"instance":%d,"template":{"spec":{"containers":[{"image":"none","command":"sleep","args":["3600"]}]}}}}`,
-		name, namespace, n)
+		"spec":{"instance":%d,"template":{"spec":{"containers":[{"image":"none","command":"sleep","args":["3600"],%s}]}}}}`,
+		name, namespace, n, smallResources)
 }
 
 func run(ctx context.Context, c config) error {
