@@ -319,6 +319,35 @@ func TestBCSDeployment(t *testing.T) {
 	if v := d.get("web"); v.Application.TargetCount != 5 {
 		t.Errorf("after scale: application %+v, want curr_target_instances 5", v.Application)
 	}
+	// args=resource: the same taskgroups get the new CPU limit in place.
+	uids := map[string]bool{}
+	pods, err := s.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		uids[string(p.UID)] = true
+	}
+	resized := strings.Replace(deploymentBody(ns, "web", n, "v3", `"rollingOrder":"DeleteFirst"`), `"cpu":"0.02"`, `"cpu":"0.03"`, 1)
+	d.do("PUT", d.base+"?args=resource", bcs.DefaultClusterID, strings.Replace(resized, "v3", "v9", 1)).
+		expect(t, "args=resource with another env", 400, bcs.CodeParameter)
+	d.do("PUT", d.base+"?args=resource", bcs.DefaultClusterID, resized).expect(t, "args=resource", 200, 0)
+	waitFor(t, "every taskgroup resized in place", func() bool {
+		pods, err := s.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil || len(pods.Items) != 5 {
+			return false
+		}
+		for _, p := range pods.Items {
+			if !uids[string(p.UID)] || p.Spec.Containers[0].Resources.Limits.Cpu().MilliValue() != 30 || p.Status.ContainerStatuses[0].RestartCount != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if v := d.get("web"); v.Status != "Running" || v.Application.Name != before {
+		t.Errorf("after args=resource: %+v, want Running on %s (no rolling update)", v, before)
+	}
+
 	d.do("DELETE", d.base+"/web?enforce=1", bcs.DefaultClusterID, "").expect(t, "delete", 200, 0)
 	waitFor(t, "the deployment and its taskgroups gone", func() bool {
 		exist, _ := countTaskGroups(t, s.Client, ns).total()

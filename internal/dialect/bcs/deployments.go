@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -277,8 +278,10 @@ func (d deployments) update(ctx context.Context, body []byte, resourcesOnly bool
 			if err := statusError(deployment.Scale(dep.Status.Status, max(int(dep.Spec.Instance), 1))); err != nil {
 				return Errorf(err.Code, "cannot update the resources of a deployment whose status is %s: only while Running", dep.Status.Status)
 			}
-			spec := posted.Spec
-			spec.Instance = dep.Spec.Instance
+			spec, err := withResources(dep.Spec, posted.Spec)
+			if err != nil {
+				return err
+			}
 			dep.Spec = spec
 			return nil
 		}
@@ -300,6 +303,27 @@ func (d deployments) update(ctx context.Context, body []byte, resourcesOnly bool
 	}
 	_, err = d.await(ctx, dep.Name, func(got *v1alpha1.Deployment) bool { return got.Status.ObservedGeneration >= dep.Generation })
 	return err
+}
+
+// withResources is spec with the containers' resources of posted, which
+// may differ from spec in nothing else of its template (args=resource;
+// the rest of the body, its strategy say, is not looked at).
+func withResources(spec, posted v1alpha1.DeploymentSpec) (v1alpha1.DeploymentSpec, *Error) {
+	if spec.Template == nil || posted.Template == nil {
+		return spec, Errorf(CodeParameter, "there is some error in the parameters: args=resource needs a template in the body and in the deployment")
+	}
+	out := *spec.DeepCopy()
+	have, want := out.Template.Spec.Containers, posted.Template.Spec.Containers
+	if len(have) != len(want) {
+		return spec, Errorf(CodeParameter, "there is some error in the parameters: args=resource: %d containers, the deployment has %d", len(want), len(have))
+	}
+	for i := range have {
+		have[i].Resources = want[i].Resources
+	}
+	if !apiequality.Semantic.DeepEqual(*out.Template, *posted.Template) {
+		return spec, Errorf(CodeParameter, "there is some error in the parameters: with args=resource only the containers' resources may change")
+	}
+	return out, nil
 }
 
 // scale is PUT scale/{n}: only while Running; the controller scales the
