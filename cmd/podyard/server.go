@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/podyard/podyard/internal/apiserver"
+	bcsdeployment "github.com/podyard/podyard/internal/bcs/deployment"
 	"github.com/podyard/podyard/internal/controller"
 	applicationcontroller "github.com/podyard/podyard/internal/controller/application"
 	"github.com/podyard/podyard/internal/controller/nodelifecycle"
@@ -33,6 +34,7 @@ type controlPlaneFlags struct {
 	scheduler                 bool
 	runCommand                runCommandFlags
 	bcsClusterID              string
+	bcsStepTimeout            time.Duration
 }
 
 // runCommandFlags configure the AKS Run Command API and its controller.
@@ -118,6 +120,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet, dataDirDefault, listenDef
 	fs.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "how long a request may take before the server ends it; watch, exec, attach, port-forward, log and proxy requests run as long as the client wants")
 	f.runCommand.register(fs)
 	fs.StringVar(&f.bcsClusterID, "bcs-cluster-id", bcs.DefaultClusterID, "the cluster the BCS v4 scheduler API answers for (its BCS-ClusterID header); it ends in -<number>")
+	fs.DurationVar(&f.bcsStepTimeout, "bcs-rolling-step-timeout", bcsdeployment.DefaultStepTimeout, "how long a step of a BCS deployment's rolling update may take before the update is suspended (UpdateSuspend)")
 	fs.DurationVar(&f.evictionTimeout, "pod-eviction-timeout", nodelifecycle.DefaultEvictionTimeout, "how long pods stay on a node that stopped renewing its lease before they are deleted")
 }
 
@@ -145,7 +148,8 @@ func (f *controlPlaneFlags) options() (apiserver.Options, error) {
 		Application: &applicationcontroller.Options{
 			Cluster: clusterNumber, ConfigMapName: bcsKubeName, SecretName: bcsKubeName,
 		},
-		Log: log,
+		DeploymentStepTimeout: f.bcsStepTimeout,
+		Log:                   log,
 	}
 	if !rc.disabled {
 		controllers.RunCommand = &controller.RunCommandConfig{

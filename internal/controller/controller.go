@@ -39,7 +39,10 @@ type Config struct {
 	RunCommand *RunCommandConfig
 	// Application runs BCS Applications (bcs.podyard.io); nil leaves them alone.
 	Application *applicationcontroller.Options
-	Log         *slog.Logger
+	// DeploymentStepTimeout bounds a step of a BCS deployment's rolling
+	// update before it is suspended (0: BCS's 480 s).
+	DeploymentStepTimeout time.Duration
+	Log                   *slog.Logger
 }
 
 // RunCommandConfig configures the run-command controller.
@@ -110,6 +113,7 @@ func ControlPlane(c Config) StartFunc {
 				return fmt.Errorf("controllers: %w", err)
 			}
 			deploys = deploymentcontroller.New(deployClients, appClients, log)
+			deploys.StepTimeout = c.DeploymentStepTimeout
 		}
 		var agents *agentsettingcontroller.Controller
 		if c.Application != nil { // BCS agent settings go with BCS applications

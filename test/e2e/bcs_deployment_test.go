@@ -445,3 +445,42 @@ func (r bcsReply) decode(t *testing.T, what string, out any) {
 		t.Fatalf("%s: data %s: %v", what, env.Data, err)
 	}
 }
+
+// TestBCSDeploymentSuspend: a step that cannot finish within the step
+// timeout (--bcs-rolling-step-timeout) suspends the update with the reason;
+// resumeupdate tries the step again, cancelupdate gives the old
+// application back.
+func TestBCSDeploymentSuspend(t *testing.T) {
+	if externalEtcd() {
+		t.Skip("workload tests run in the embedded-etcd pass")
+	}
+	s, _ := StartCluster(t, "--bcs-rolling-step-timeout", "2s")
+	ns := s.Namespace(t)
+	tg := newTaskGroupClient(t, s, ns)
+	d := deploymentClient{tg.bcsClient, ns, "/namespaces/" + ns + "/deployments"}
+	const n = 2
+	strategy := `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":0,"rollingOrder":"CreateFirst"`
+	d.do("POST", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v1", strategy)).expect(t, "create", 200, 0)
+	d.waitStatus("web", "Running")
+	waitFor(t, "2 Running", func() bool { _, r := countTaskGroups(t, s.Client, ns).total(); return r == n })
+	broken := strings.Replace(deploymentBody(ns, "web", n, "v2", strategy), `"command":"sh"`, `"command":"/nonexistent/program"`, 1)
+	d.do("PUT", d.base, bcs.DefaultClusterID, broken).expect(t, "update to a template that cannot run", 200, 0)
+	v := d.waitStatus("web", "UpdateSuspend")
+	if !strings.Contains(v.Message, "did not finish in 2s") || !strings.Contains(v.Message, "new application to be Running") {
+		t.Errorf("suspended: message %q, want the step and what it waited for", v.Message)
+	}
+	if c := countTaskGroups(t, s.Client, ns); c.running["web"] != n {
+		t.Errorf("suspended: %d of the old application's taskgroups Running, want %d (CreateFirst lowers only after the new ones run)", c.running["web"], n)
+	}
+	d.do("PUT", d.base+"/web/resumeupdate", bcs.DefaultClusterID, "").expect(t, "resume", 200, 0)
+	d.waitStatus("web", "UpdateSuspend") // the same step, again out of time
+	d.do("PUT", d.base+"/web/cancelupdate", bcs.DefaultClusterID, "").expect(t, "cancel", 200, 0)
+	if v := d.get("web"); v.Status != "Running" || v.Application.Name != "web" || v.ApplicationExt != nil {
+		t.Errorf("after cancel: %+v", v)
+	}
+	waitFor(t, "only the old application left", func() bool {
+		c := countTaskGroups(t, s.Client, ns)
+		exist, running := c.total()
+		return exist == n && running == n && c.versions["v1"] && len(c.versions) == 1
+	})
+}
