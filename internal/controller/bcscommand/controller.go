@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	"github.com/podyard/podyard/internal/bcs/application"
 	"github.com/podyard/podyard/internal/bcs/clients"
 	"github.com/podyard/podyard/internal/controller/workers"
 	"github.com/podyard/podyard/internal/nodeclient"
@@ -178,8 +179,9 @@ type run struct {
 	mu     sync.Mutex
 	cmd    *v1alpha1.Command
 	dirty  bool
-	inline int  // output bytes kept in the status
-	gone   bool // the Command was deleted: results are dropped
+	inline int                       // output bytes kept in the status
+	gone   bool                      // the Command was deleted: results are dropped
+	agents map[string]*agentLocation // by node name
 }
 
 // execute runs the tasks todo, each when a slot is free, and writes the
@@ -196,15 +198,26 @@ func (r *run) execute(ctx context.Context, todo []TaskRef) {
 		defer close(flushed)
 		r.flushLoop(ctx, done)
 	}()
-	pods := map[int]func() (*corev1.Pod, error){} // one read per taskgroup, shared by its tasks
+	// The taskgroup Pods in one list from the watch cache: a read per
+	// taskgroup (from etcd) was most of a 100-taskgroup command's time.
+	list, err := r.c.kube.CoreV1().Pods(r.cmd.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: application.LabelApplication, ResourceVersion: "0",
+	})
+	if err != nil {
+		for _, t := range todo {
+			r.record(t, StatusFailed, fmt.Sprintf("reading the taskgroups' pods: %v", err), nil)
+		}
+		todo = nil
+	}
+	pods := map[string]*corev1.Pod{}
+	if list != nil {
+		for i := range list.Items {
+			pods[list.Items[i].Name] = &list.Items[i]
+		}
+	}
 	var tasks sync.WaitGroup
 	for _, t := range todo {
-		if _, ok := pods[t.Group]; !ok {
-			name := r.cmd.Status.Taskgroups[t.Group].Pod
-			pods[t.Group] = sync.OnceValues(func() (*corev1.Pod, error) {
-				return r.c.kube.CoreV1().Pods(r.cmd.Namespace).Get(ctx, name, metav1.GetOptions{})
-			})
-		}
+		pod := pods[r.cmd.Status.Taskgroups[t.Group].Pod] // nil: gone
 		select {
 		case r.c.slots <- struct{}{}:
 		case <-ctx.Done():
@@ -215,7 +228,7 @@ func (r *run) execute(ctx context.Context, todo []TaskRef) {
 		}
 		tasks.Go(func() {
 			defer func() { <-r.c.slots }()
-			r.runTask(ctx, t, pods[t.Group])
+			r.runTask(ctx, t, pod)
 		})
 	}
 	tasks.Wait()
@@ -226,24 +239,15 @@ func (r *run) execute(ctx context.Context, todo []TaskRef) {
 }
 
 // runTask runs the command in one task and records how it went.
-func (r *run) runTask(ctx context.Context, t TaskRef, getPod func() (*corev1.Pod, error)) {
+func (r *run) runTask(ctx context.Context, t TaskRef, pod *corev1.Pod) {
 	spec := r.cmd.Spec
-	task := r.task(t)
-	container := task.Container
-	pod, err := getPod()
-	if apierrors.IsNotFound(err) {
-		pod, err = nil, nil
-	}
-	if err != nil {
-		r.record(t, StatusFailed, fmt.Sprintf("reading the taskgroup's pod: %v", err), nil)
-		return
-	}
+	container := r.task(t).Container
 	if why := NotRunning(pod, container); why != "" {
 		r.record(t, StatusFailed, why, nil)
 		return
 	}
 	r.record(t, StatusRunning, MessageRunning, nil)
-	base, transport, err := r.c.agents.Location(ctx, pod.Spec.NodeName)
+	base, transport, err := r.location(ctx, pod.Spec.NodeName)
 	if err != nil {
 		r.record(t, StatusFailed, fmt.Sprintf("reaching node %s: %v", pod.Spec.NodeName, err), nil)
 		return
@@ -315,6 +319,31 @@ func (r *run) keep(ctx context.Context, t TaskRef, stream string, out []byte) (i
 		return string(out[:min(len(out), MaxInline)]), ""
 	}
 	return "", cm.Name
+}
+
+// location is the agent of node, asked once per command (each ask reads
+// the Node from etcd).
+func (r *run) location(ctx context.Context, node string) (*url.URL, http.RoundTripper, error) {
+	r.mu.Lock()
+	if r.agents == nil {
+		r.agents = map[string]*agentLocation{}
+	}
+	a, ok := r.agents[node]
+	if !ok {
+		a = &agentLocation{}
+		r.agents[node] = a
+	}
+	r.mu.Unlock()
+	a.once.Do(func() { a.url, a.transport, a.err = r.c.agents.Location(ctx, node) })
+	return a.url, a.transport, a.err
+}
+
+// agentLocation is one node's agent, found once.
+type agentLocation struct {
+	once      sync.Once
+	url       *url.URL
+	transport http.RoundTripper
+	err       error
 }
 
 func (r *run) task(t TaskRef) v1alpha1.TaskCommandInfo {
