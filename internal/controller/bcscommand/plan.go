@@ -240,7 +240,7 @@ func Outcome(err error, timeoutSeconds int32) (status, message string, exitCode 
 	case errors.As(err, &exit):
 		return StatusFinish, MessageFinish, int32(exit.Code)
 	case errors.Is(err, ErrTimedOut):
-		return StatusFailed, fmt.Sprintf("the command did not finish within its timeout of %ds and was killed", timeoutSeconds), 0
+		return StatusFailed, fmt.Sprintf("the command did not finish within its timeout of %ds", timeoutSeconds), 0
 	}
 	return StatusFailed, err.Error(), 0
 }
