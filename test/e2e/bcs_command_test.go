@@ -262,3 +262,57 @@ func TestBCSCommand(t *testing.T) {
 		t.Errorf("another application's command: %v", err)
 	}
 }
+
+// TestBCSCommandDeployment: a command to a deployment paused in the middle
+// of a rolling update reaches the taskgroups of both its applications
+// (VERSION v1 and v2); its ID is the lower-cased form.
+func TestBCSCommandDeployment(t *testing.T) {
+	s, _ := SharedCluster(t)
+	ns := s.Namespace(t)
+	tg := newTaskGroupClient(t, s, ns)
+	d := deploymentClient{tg.bcsClient, ns, "/namespaces/" + ns + "/deployments"}
+	api := newBCSAPI(t, s)
+
+	d.do("POST", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", 2, "v1", `"rollingOrder":"CreateFirst"`)).expect(t, "create", 200, 0)
+	d.waitStatus("web", "Running")
+	waitFor(t, "2 taskgroups of web Running", func() bool {
+		ids, running := byIndex(tg.taskgroups("web"))
+		return running && len(ids) == 2
+	})
+	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", 2, "v2",
+		`"maxUnavilable":0,"maxSurge":1,"upgradeDuration":0,"rollingManually":true,"rollingOrder":"CreateFirst"`)).expect(t, "update", 200, 0)
+	v := d.waitStatus("web", "UpdatePaused")
+	if v.Application == nil || v.ApplicationExt == nil {
+		t.Fatalf("paused update: application %+v, ext %+v", v.Application, v.ApplicationExt)
+	}
+	waitFor(t, "the new application's taskgroup Running", func() bool {
+		ids, running := byIndex(tg.taskgroups(v.ApplicationExt.Name))
+		return running && len(ids) >= 1
+	})
+
+	info := runCommand(t, api, "deployment", ns, "web", commandBody("Deployment", ns, "web", "", "sh", "-c", "echo $VERSION"))
+	if !strings.HasPrefix(info.ID, strings.ToLower("deployment-"+ns+"-web-")) || info.ID != strings.ToLower(info.ID) {
+		t.Errorf("id %s, want the lower-cased deployment form", info.ID)
+	}
+	apps, versions := map[string]int{}, map[string]int{}
+	for _, g := range info.Status.Taskgroups {
+		ref, err := application.ParseTaskGroupID(g.TaskgroupID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apps[ref.App]++
+		for _, task := range g.Tasks {
+			if task.Status != "finish" || task.CommInspect == nil {
+				t.Errorf("task %s: %s %q", task.TaskID, task.Status, task.Message)
+				continue
+			}
+			versions[strings.TrimSpace(task.CommInspect.Stdout)]++
+		}
+	}
+	if apps[v.Application.Name] == 0 || apps[v.ApplicationExt.Name] == 0 || versions["v1"] == 0 || versions["v2"] == 0 {
+		t.Errorf("targets by application %v, outputs %v: want both applications, v1 and v2", apps, versions)
+	}
+	if err := api.Raw(context.Background(), http.MethodPost, commandPath("deployment", ns, "nosuch"), commandBody("Deployment", ns, "nosuch", "", "true"), nil); bcsCode(err) != bcs.CodeNotFound {
+		t.Errorf("unknown deployment: %v", err)
+	}
+}
