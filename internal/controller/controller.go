@@ -112,7 +112,7 @@ func ControlPlane(c Config) StartFunc {
 			if err != nil {
 				return fmt.Errorf("controllers: %w", err)
 			}
-			deploys = deploymentcontroller.New(deployClients, appClients, log)
+			deploys = deploymentcontroller.New(deployClients, appClients, factory, log)
 			deploys.StepTimeout = c.DeploymentStepTimeout
 		}
 		var agents *agentsettingcontroller.Controller

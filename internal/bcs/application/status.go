@@ -183,18 +183,13 @@ const MessageUpdating = "application in updating"
 func ApplicationStatus(app *v1alpha1.Application, pods []*corev1.Pod, now time.Time) v1alpha1.ApplicationStatus {
 	out := *app.Status.DeepCopy()
 	var statuses []string
-	var ready int32
 	for _, p := range pods {
 		if Launched(p) {
-			state := TaskGroupState(p).Status
-			statuses = append(statuses, state)
-			if state == TaskRunning && Healthy(p) {
-				ready++
-			}
+			statuses = append(statuses, TaskGroupState(p).Status)
 		}
 	}
 	status, message, running := Derive(app.Spec.Instance, statuses)
-	out.Instances, out.RunningInstances, out.ReadyInstances = int32(len(statuses)), running, ready
+	out.Instances, out.RunningInstances = int32(len(statuses)), running
 	out.ObservedGeneration = app.Generation
 	if Updating(pods) {
 		status, message = v1alpha1.StatusOperating, MessageUpdating

@@ -199,14 +199,13 @@ func TestApplicationStatus(t *testing.T) {
 	if got.Status != "Running" || !got.UpdateTime.Equal(&t0) {
 		t.Errorf("unchanged: %+v", got)
 	}
-	// A Running taskgroup whose health check fails is not ready.
+	// A taskgroup whose health check failed its last run is unhealthy.
 	unhealthy := taskPod(corev1.RestartPolicyNever, &r)
 	failed := probeinfo.NewState().Observe(false, "connection refused")
 	unhealthy.Status.Conditions = append(unhealthy.Status.Conditions,
 		probeinfo.Condition(probeinfo.ConditionType(probeinfo.LivenessConditionPrefix, unhealthy.Spec.Containers[0].Name), []probeinfo.State{failed}))
-	got = ApplicationStatus(app(v1alpha1.StatusRunning), []*corev1.Pod{taskPod(corev1.RestartPolicyNever, &r), unhealthy}, now)
-	if got.RunningInstances != 2 || got.ReadyInstances != 1 {
-		t.Errorf("unhealthy: running %d ready %d, want 2 and 1", got.RunningInstances, got.ReadyInstances)
+	if Healthy(unhealthy) || !Healthy(taskPod(corev1.RestartPolicyNever, &r)) {
+		t.Errorf("Healthy: a failing check must make a taskgroup unhealthy, no check result must not")
 	}
 	// An operation holds the status; the counts move.
 	got = ApplicationStatus(app(v1alpha1.StatusOperating), []*corev1.Pod{taskPod(corev1.RestartPolicyNever, &r)}, now)

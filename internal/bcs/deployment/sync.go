@@ -3,9 +3,12 @@ package deployment
 import (
 	"maps"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	"github.com/podyard/podyard/internal/bcs/application"
 )
 
 // Change is what a deployment's spec asks for beyond the definition its
@@ -61,15 +64,23 @@ func Matches(selector map[string]string, app *v1alpha1.Application) bool {
 	return true
 }
 
-// StateOf is what the rolling update needs of an application; settled is
-// false while its status describes an older spec (its counts may not yet
-// reflect the instance count last set).
-func StateOf(app *v1alpha1.Application) (s AppState, settled bool) {
-	if app == nil {
-		return AppState{}, true
+// StateOf is what the rolling update needs of an application given the
+// Pods of its taskgroups: its target, the taskgroups that exist (being
+// killed counts: they may still hold their node's ports; a Pod no node
+// takes does not, as for the application's status), and those Running
+// and healthy.
+func StateOf(app *v1alpha1.Application, pods []*corev1.Pod) AppState {
+	s := AppState{Target: app.Spec.Instance}
+	for _, p := range pods {
+		if ref := metav1.GetControllerOf(p); ref == nil || ref.UID != app.UID || !application.Launched(p) {
+			continue
+		}
+		s.Instances++
+		if p.DeletionTimestamp == nil && application.TaskGroupState(p).Status == application.TaskRunning && application.Healthy(p) {
+			s.Ready++
+		}
 	}
-	return AppState{Target: app.Spec.Instance, Instances: app.Status.Instances, Ready: app.Status.ReadyInstances},
-		app.Status.ObservedGeneration >= app.Generation
+	return s
 }
 
 // CancelRequested tells whether a deployment under update asks for the

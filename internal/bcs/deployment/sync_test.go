@@ -3,8 +3,10 @@ package deployment
 import (
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podyard/podyard/internal/agent/probeinfo"
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 )
 
@@ -69,18 +71,36 @@ func TestMatches(t *testing.T) {
 }
 
 func TestStateOf(t *testing.T) {
-	app := &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Generation: 3}, Spec: v1alpha1.ApplicationSpec{Instance: 4},
-		Status: v1alpha1.ApplicationStatus{Instances: 5, ReadyInstances: 2, ObservedGeneration: 2}}
-	s, settled := StateOf(app)
-	if s != (AppState{Target: 4, Instances: 5, Ready: 2}) || settled {
-		t.Errorf("StateOf = %+v %v, want {4 5 2} false (status of generation 2)", s, settled)
+	app := &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{UID: "app-uid"}, Spec: v1alpha1.ApplicationSpec{Instance: 4}}
+	isController := true
+	pod := func(edit func(p *corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{UID: "app-uid", Controller: &isController}}},
+			Spec:       corev1.PodSpec{NodeName: "n", Containers: []corev1.Container{{Name: "task-0"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "task-0", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}},
+		}
+		edit(p)
+		return p
 	}
-	app.Status.ObservedGeneration = 3
-	if _, settled := StateOf(app); !settled {
-		t.Error("a status of the current generation is settled")
+	now := metav1.Now()
+	pods := []*corev1.Pod{
+		pod(func(*corev1.Pod) {}),                                       // ready
+		pod(func(p *corev1.Pod) { p.DeletionTimestamp = &now }),         // being killed: exists, not ready
+		pod(func(p *corev1.Pod) { p.Status.ContainerStatuses = nil }),   // starting: exists
+		pod(func(p *corev1.Pod) { p.OwnerReferences[0].UID = "other" }), // another application's
+		pod(func(p *corev1.Pod) { // no node takes it: no taskgroup yet
+			p.Spec.NodeName, p.Status.ContainerStatuses = "", nil
+			p.Status.Phase = corev1.PodPending
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+		}),
+		pod(func(p *corev1.Pod) { // Running, its health check failing
+			failed := probeinfo.NewState().Observe(false, "refused")
+			p.Status.Conditions = []corev1.PodCondition{probeinfo.Condition(probeinfo.ConditionType(probeinfo.LivenessConditionPrefix, "task-0"), []probeinfo.State{failed})}
+		}),
 	}
-	if s, settled := StateOf(nil); s != (AppState{}) || !settled {
-		t.Errorf("StateOf(nil) = %+v %v: a missing application has nothing", s, settled)
+	if got, want := StateOf(app, pods), (AppState{Target: 4, Instances: 4, Ready: 1}); got != want {
+		t.Errorf("StateOf = %+v, want %+v", got, want)
 	}
 }
 

@@ -11,15 +11,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
+	bcsapp "github.com/podyard/podyard/internal/bcs/application"
 	bcsdeployment "github.com/podyard/podyard/internal/bcs/deployment"
 	"github.com/podyard/podyard/internal/bcs/names"
 	"github.com/podyard/podyard/internal/controller/workers"
@@ -47,17 +55,23 @@ type Controller struct {
 	apps        *Applications
 	depInfo     cache.SharedIndexInformer
 	appInfo     cache.SharedIndexInformer
+	pods        corelisters.PodLister
+	podsSync    cache.InformerSynced
 	queue       workqueue.TypedRateLimitingInterface[string]
 	log         *slog.Logger
 	now         func() time.Time
+	written     written
 	// StepTimeout bounds a rolling step (0: bcsdeployment.DefaultStepTimeout).
 	StepTimeout time.Duration
 }
 
-// New builds the controller on informers of its own.
-func New(deployments *Deployments, apps *Applications, log *slog.Logger) *Controller {
+// New builds the controller on informers of its own and factory's Pod
+// informer (which the application controller shares): a rolling step
+// counts the taskgroups themselves rather than wait for the application
+// controller to write them into its status (a hop less per half-step).
+func New(deployments *Deployments, apps *Applications, factory informers.SharedInformerFactory, log *slog.Logger) *Controller {
 	c := &Controller{
-		deployments: deployments, apps: apps, log: log, now: time.Now,
+		deployments: deployments, apps: apps, log: log, now: time.Now, written: written{rv: map[types.UID]uint64{}},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "bcsdeployment"}),
 	}
@@ -66,7 +80,7 @@ func New(deployments *Deployments, apps *Applications, log *slog.Logger) *Contro
 	c.depInfo.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
-		DeleteFunc: c.enqueue,
+		DeleteFunc: func(obj any) { c.written.forget(obj); c.enqueue(obj) },
 	})
 	c.appInfo = typedclient.NewInformer(apps.Namespace(metav1.NamespaceAll), &v1alpha1.Application{}, 10*time.Minute,
 		cache.Indexers{
@@ -85,9 +99,35 @@ func New(deployments *Deployments, apps *Applications, log *slog.Logger) *Contro
 	c.appInfo.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueOwner,
 		UpdateFunc: func(_, obj any) { c.enqueueOwner(obj) },
-		DeleteFunc: c.enqueueOwner,
+		DeleteFunc: func(obj any) { c.written.forget(obj); c.enqueueOwner(obj) },
+	})
+	pods := factory.Core().V1().Pods()
+	c.pods, c.podsSync = pods.Lister(), pods.Informer().HasSynced
+	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueuePod,
+		UpdateFunc: func(_, obj any) { c.enqueuePod(obj) },
+		DeleteFunc: c.enqueuePod,
 	})
 	return c
+}
+
+// enqueuePod queues the Deployment that owns the application of a
+// taskgroup Pod.
+func (c *Controller) enqueuePod(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Labels[bcsapp.LabelApplication] == "" {
+		return
+	}
+	o, exists, err := c.appInfo.GetIndexer().GetByKey(pod.Namespace + "/" + pod.Labels[bcsapp.LabelApplication])
+	if err != nil || !exists {
+		return
+	}
+	if ref := ownerDeployment(o.(*v1alpha1.Application)); ref != nil {
+		c.queue.Add(pod.Namespace + "/" + ref.Name)
+	}
 }
 
 func ownerDeployment(app *v1alpha1.Application) *metav1.OwnerReference {
@@ -132,7 +172,7 @@ func (c *Controller) Run(ctx context.Context, n int) {
 	defer c.queue.ShutDown()
 	go c.depInfo.RunWithContext(ctx)
 	go c.appInfo.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), c.depInfo.HasSynced, c.appInfo.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), c.depInfo.HasSynced, c.appInfo.HasSynced, c.podsSync) {
 		return
 	}
 	workers.Run(ctx, c.queue, n, c.sync, func(key string, err error) { c.log.Warn("BCS deployment", "deployment", key, "err", err) })
@@ -146,6 +186,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err // a deleted deployment's applications go with it (garbage collector)
 	}
 	d := obj.(*v1alpha1.Deployment).DeepCopy()
+	if c.written.stale(d) {
+		return nil // the informer brings what this controller wrote, and the deployment again
+	}
 	owned, err := c.owned(key)
 	if err != nil {
 		return err
@@ -378,10 +421,16 @@ func (c *Controller) roll(ctx context.Context, key string, d *v1alpha1.Deploymen
 		_, err := c.createApp(ctx, d, *def, st.ApplicationExt.Name, 0)
 		return err // its informer event brings the deployment back
 	}
-	oldState, oldSettled := bcsdeployment.StateOf(oldApp)
-	newState, newSettled := bcsdeployment.StateOf(newApp)
-	if !oldSettled || !newSettled {
-		return nil // the application controller's status write brings it back
+	if oldApp != nil && c.written.stale(oldApp) || c.written.stale(newApp) {
+		return nil // planned from the targets last set, once the informer has them
+	}
+	oldState, err := c.stateOf(oldApp)
+	if err != nil {
+		return err
+	}
+	newState, err := c.stateOf(newApp)
+	if err != nil {
+		return err
 	}
 	strategy := bcsdeployment.RollingUpdate{MaxSurge: 1, MaxUnavailable: 1, UpgradeDuration: bcsdeployment.DefaultUpgradeDuration, RollingOrder: bcsdeployment.CreateFirst}
 	if ru := def.Strategy.RollingUpdate; ru != nil {
@@ -403,6 +452,8 @@ func (c *Controller) roll(ctx context.Context, key string, d *v1alpha1.Deploymen
 		}
 		st.Message = fmt.Sprintf("rolling step %d: %s to %d taskgroups, %s to %d", a.Progress.Steps,
 			st.Application.Name, a.OldTarget, st.ApplicationExt.Name, a.NewTarget)
+		c.log.Debug("BCS deployment rolling", "deployment", key, "step", a.Progress.Steps, "phase", a.Progress.Phase,
+			"old", a.OldTarget, "new", a.NewTarget, "oldState", oldState, "newState", newState)
 	case bcsdeployment.Wait:
 		if !a.Until.IsZero() {
 			c.queue.AddAfter(key, a.Until.Sub(now))
@@ -435,6 +486,19 @@ func (c *Controller) roll(ctx context.Context, key string, d *v1alpha1.Deploymen
 	st.ApplicationExt = appRef(newApp)
 	st.ApplicationExt.CurrentTargetInstances = a.NewTarget
 	return c.writeStatus(ctx, d, st)
+}
+
+// stateOf is what the rolling update needs of an application, counted
+// from its taskgroup Pods.
+func (c *Controller) stateOf(app *v1alpha1.Application) (bcsdeployment.AppState, error) {
+	if app == nil {
+		return bcsdeployment.AppState{}, nil
+	}
+	pods, err := c.pods.Pods(app.Namespace).List(labels.SelectorFromSet(labels.Set{bcsapp.LabelApplication: app.Name}))
+	if err != nil {
+		return bcsdeployment.AppState{}, fmt.Errorf("application %s/%s: taskgroups: %w", app.Namespace, app.Name, err)
+	}
+	return bcsdeployment.StateOf(app, pods), nil
 }
 
 // cancel ends an update as cancelupdate asks: the new application goes,
@@ -471,9 +535,11 @@ func (c *Controller) setInstance(ctx context.Context, app *v1alpha1.Application,
 	}
 	app = app.DeepCopy()
 	app.Spec.Instance = n
-	if _, err := c.apps.Namespace(app.Namespace).Update(ctx, app, metav1.UpdateOptions{}); err != nil {
+	out, err := c.apps.Namespace(app.Namespace).Update(ctx, app, metav1.UpdateOptions{})
+	if err != nil {
 		return fmt.Errorf("scaling application %s/%s to %d: %w", app.Namespace, app.Name, n, err)
 	}
+	c.written.wrote(out)
 	return nil
 }
 
@@ -498,8 +564,57 @@ func (c *Controller) writeStatus(ctx context.Context, d *v1alpha1.Deployment, st
 	}
 	d = d.DeepCopy()
 	d.Status = st
-	if _, err := c.deployments.Namespace(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
+	out, err := c.deployments.Namespace(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	if err != nil {
 		return fmt.Errorf("deployment %s/%s: status: %w", d.Namespace, d.Name, err)
 	}
+	c.written.wrote(out)
 	return nil
+}
+
+// written are the resourceVersions of the objects this controller last
+// wrote, until its informers bring them: a sync on an older copy would
+// plan from targets or a step that are no longer so (say, end a step
+// because the old copy's target is already met). Podyard's storage is
+// etcd, whose resourceVersions are its revisions: a larger one is newer.
+type written struct {
+	mu sync.Mutex
+	rv map[types.UID]uint64
+}
+
+func (w *written) wrote(obj metav1.Object) {
+	rv, err := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.rv[obj.GetUID()] = max(w.rv[obj.GetUID()], rv)
+}
+
+// stale tells whether obj is older than what this controller wrote of it.
+func (w *written) stale(obj metav1.Object) bool {
+	rv, err := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	want, ok := w.rv[obj.GetUID()]
+	switch {
+	case !ok:
+		return false
+	case err != nil || rv >= want:
+		delete(w.rv, obj.GetUID())
+		return false
+	}
+	return true
+}
+
+func (w *written) forget(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if o, ok := obj.(metav1.Object); ok {
+		w.mu.Lock()
+		delete(w.rv, o.GetUID())
+		w.mu.Unlock()
+	}
 }

@@ -847,13 +847,6 @@ func schema_internal_apis_bcs_v1alpha1_ApplicationStatus(ref common.ReferenceCal
 							Format:      "int32",
 						},
 					},
-					"readyInstances": {
-						SchemaProps: spec.SchemaProps{
-							Description: "ReadyInstances counts the Running taskgroups none of whose health checks fails: what a deployment's rolling update waits for.",
-							Type:        []string{"integer"},
-							Format:      "int32",
-						},
-					},
 					"updateTime": {
 						SchemaProps: spec.SchemaProps{
 							Description: "UpdateTime is when the status last changed.",

@@ -400,10 +400,6 @@ type ApplicationStatus struct {
 	// RunningInstances counts the Running and Restarting taskgroups.
 	// +optional
 	RunningInstances int32 `json:"runningInstances,omitempty"`
-	// ReadyInstances counts the Running taskgroups none of whose health
-	// checks fails: what a deployment's rolling update waits for.
-	// +optional
-	ReadyInstances int32 `json:"readyInstances,omitempty"`
 	// UpdateTime is when the status last changed.
 	// +optional
 	UpdateTime *metav1.Time `json:"updateTime,omitempty"`
