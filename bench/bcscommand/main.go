@@ -238,13 +238,17 @@ func execEcho(ctx context.Context, cfg *rest.Config, kube kubernetes.Interface, 
 	return nil
 }
 
-// appBody is a BCS application of n instances of sleep.
+// appBody is a BCS application of n instances of sleep. Each task asks
+// for little (so that 100 fit one node) but may use a whole core: a command
+// runs in its task's cgroup, and a limit of 0.001 CPU made each `echo`
+// take ~400 ms of throttling.
 func appBody(name string, n int) string {
 	return fmt.Sprintf(`{"apiVersion":"v4","kind":"application",
 		"metadata":{"name":%q,"namespace":%q,"labels":{"bench":"bcscommand"}},
 		"restartPolicy":{"policy":"Always"},"killPolicy":{"gracePeriod":0},
 		"spec":{"instance":%d,"template":{"spec":{"containers":[
-			{"image":"none","command":"sleep","args":["3600"],"resources":{"limits":{"cpu":"0.001","memory":"8"}}}]}}}}`,
+			{"image":"none","command":"sleep","args":["3600"],
+			 "resources":{"requests":{"cpu":"0.001","memory":"8"},"limits":{"cpu":"1","memory":"64"}}}]}}}}`,
 		name, bcsNamespace, n)
 }
 
