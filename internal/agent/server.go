@@ -188,7 +188,8 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	remotecommand.ServeExec(wholeFrames{w}, r, containerStreams{a: a, pw: pw, exec: podruntime.ExecOptions(execOpts)}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
+	exec := podruntime.ExecOptions{Env: execOpts.Env, User: execOpts.User, WorkingDir: execOpts.WorkingDir, Privileged: execOpts.Privileged}
+	remotecommand.ServeExec(wholeFrames{w}, r, containerStreams{a: a, pw: pw, exec: exec, timeout: execOpts.Timeout}, pw.pod.Name, string(pw.uid), r.PathValue("container"), cmd,
 		opts, nodeclient.StreamIdleTimeout, nodeclient.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
 
@@ -312,6 +313,8 @@ type containerStreams struct {
 	a    *Agent
 	pw   *podWorker
 	exec podruntime.ExecOptions // how an exec runs (the API server's exec options)
+	// timeout, when set, ends an exec after that long.
+	timeout time.Duration
 }
 
 func (s containerStreams) running(name string) (string, error) {
@@ -329,6 +332,11 @@ func (s containerStreams) ExecInContainer(ctx context.Context, _ string, _ strin
 	id, err := s.running(container)
 	if err != nil {
 		return err
+	}
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
 	}
 	return s.a.rt.Exec(ctx, id, cmd, s.exec, in, out, errOut, tty, terminalSizes(resize))
 }

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -64,6 +65,7 @@ const (
 	execUserParam       = "user"
 	execWorkingDirParam = "workingDir"
 	execPrivilegedParam = "privileged"
+	execTimeoutParam    = "timeout"
 )
 
 // ExecOptions change how the agent runs an exec: only the API server sets
@@ -75,6 +77,10 @@ type ExecOptions struct {
 	User       string   // name or uid, optionally :group or :gid, as the container sees its users
 	WorkingDir string   // absolute; instead of the container's
 	Privileged bool
+	// Timeout, when set, ends the command (its whole process group) after
+	// that long: closing the session does not (its context is not ended by
+	// a hijacked connection's close), so a caller that gives up needs this.
+	Timeout time.Duration
 }
 
 // Query sets the options on q (the agent's exec URL's query), replacing
@@ -96,13 +102,16 @@ func (o ExecOptions) Query(q url.Values) url.Values {
 	if o.Privileged {
 		q.Set(execPrivilegedParam, "1")
 	}
+	if o.Timeout > 0 {
+		q.Set(execTimeoutParam, o.Timeout.String())
+	}
 	return q
 }
 
 // StripExecOptions deletes the exec options' parameters from q and
 // returns it.
 func StripExecOptions(q url.Values) url.Values {
-	for _, k := range []string{execEnvParam, execUserParam, execWorkingDirParam, execPrivilegedParam} {
+	for _, k := range []string{execEnvParam, execUserParam, execWorkingDirParam, execPrivilegedParam, execTimeoutParam} {
 		q.Del(k)
 	}
 	return q
@@ -130,6 +139,13 @@ func ParseExecOptions(q url.Values) (ExecOptions, error) {
 			return ExecOptions{}, fmt.Errorf("privileged %q: want 1 or 0", v)
 		}
 		o.Privileged = b
+	}
+	if v := q.Get(execTimeoutParam); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return ExecOptions{}, fmt.Errorf("timeout %q: want a positive duration", v)
+		}
+		o.Timeout = d
 	}
 	return o, nil
 }

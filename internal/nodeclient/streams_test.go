@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestExecOptionsRoundTrip(t *testing.T) {
@@ -13,6 +14,7 @@ func TestExecOptionsRoundTrip(t *testing.T) {
 		{Env: []string{"A=1", "B=x=y", "EMPTY="}},
 		{User: "web"},
 		{User: "1000:10", WorkingDir: "/srv", Privileged: true},
+		{Timeout: 1500 * time.Millisecond},
 	} {
 		q := o.Query(url.Values{"command": {"sh"}})
 		got, err := ParseExecOptions(q)
@@ -39,6 +41,8 @@ func TestParseExecOptionsRefuses(t *testing.T) {
 		{"user=a:b:c", "want NAME or UID"},
 		{"workingDir=rel/dir", "absolute"},
 		{"privileged=maybe", "want 1 or 0"},
+		{"timeout=5", "positive duration"},
+		{"timeout=-1s", "positive duration"},
 	} {
 		q, _ := url.ParseQuery(tc.query)
 		if _, err := ParseExecOptions(q); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -50,7 +54,7 @@ func TestParseExecOptionsRefuses(t *testing.T) {
 // A client's query (nodes/proxy passes it through Streams.Query) never
 // carries exec options to the agent.
 func TestStreamsQueryStripsExecOptions(t *testing.T) {
-	client, _ := url.ParseQuery("command=id&stdout=true&env=X=1&user=0&workingDir=/&privileged=1")
+	client, _ := url.ParseQuery("command=id&stdout=true&env=X=1&user=0&workingDir=/&privileged=1&timeout=1h")
 	q := ParseStreams(client).Query(client)
 	got, err := ParseExecOptions(q)
 	if err != nil || !reflect.DeepEqual(got, ExecOptions{}) {

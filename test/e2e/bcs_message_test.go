@@ -258,6 +258,13 @@ func TestBCSMessageExecOptions(t *testing.T) {
 	if err := agents.Exec(ctx, pod, "main", []string{"true"}, nodeclient.ExecOptions{WorkingDir: "relative"}, nil, &out, nil); err == nil {
 		t.Error("a relative workingDir must be refused")
 	}
+	// A timeout ends the command on the node, not only the session.
+	start := time.Now()
+	err = agents.Exec(ctx, pod, "main", []string{"sleep", "31337"}, nodeclient.ExecOptions{Timeout: time.Second}, nil, &out, nil)
+	if err == nil || time.Since(start) > 20*time.Second {
+		t.Errorf("exec with a timeout of 1s: %v after %s", err, time.Since(start))
+	}
+	waitFor(t, "the timed-out command gone from the node", func() bool { return !processWithArgs("sleep\x0031337") })
 
 	n, err := agents.Signal(ctx, pod, "main", "sleep", int(syscall.SIGCONT))
 	if err != nil || n != 1 {
@@ -327,4 +334,16 @@ type nodeGetter struct{ c kubernetes.Interface }
 
 func (g nodeGetter) Get(ctx context.Context, name string, opts *metav1.GetOptions) (runtime.Object, error) {
 	return g.c.CoreV1().Nodes().Get(ctx, name, *opts)
+}
+
+// processWithArgs tells whether a process runs whose command line (its
+// arguments NUL-separated) contains args.
+func processWithArgs(args string) bool {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join(d, "cmdline")); err == nil && strings.Contains(string(b), args) {
+			return true
+		}
+	}
+	return false
 }
