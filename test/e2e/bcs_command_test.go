@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,9 @@ func TestBCSCommand(t *testing.T) {
 	if took := time.Since(start); took > 15*time.Second {
 		t.Errorf("a 1 s timeout took %v", took)
 	}
+	waitFor(t, "the timed-out command ended on the node", func() bool {
+		return exec.Command("pgrep", "-f", "sleep 30.0417").Run() != nil
+	})
 
 
 	// A task that is not Running: a taskgroup no node can take.

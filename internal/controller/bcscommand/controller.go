@@ -16,7 +16,6 @@ package bcscommand
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -45,6 +44,10 @@ import (
 // Parallelism bounds the execs in flight across all commands, so that a
 // command to 1,000 taskgroups does not open 1,000 streams at once.
 const Parallelism = 32
+
+// sessionGrace is how much longer than a command's timeout its session
+// may take before it is closed from this side.
+const sessionGrace = 5 * time.Second
 
 // flushInterval coalesces status writes: a command's status is written at
 // most this often while its tasks run, and once more when they are done.
@@ -257,21 +260,26 @@ func (r *run) runTask(ctx context.Context, t TaskRef, pod *corev1.Pod) {
 	streams := nodeclient.Streams{Stdout: true, Stderr: true}
 	q := streams.Query(nil)
 	q["command"] = spec.Command
-	q = nodeclient.ExecOptions{Env: spec.Env, User: spec.User, WorkingDir: spec.WorkingDir, Privileged: spec.Privileged}.Query(q)
+	timeout := time.Duration(spec.Timeout) * time.Second
+	// The agent ends the command (its process group) after timeout;
+	// closing the session would not. The session's own deadline, a little
+	// later, only covers an agent that never answers.
+	q = nodeclient.ExecOptions{Env: spec.Env, User: spec.User, WorkingDir: spec.WorkingDir, Privileged: spec.Privileged, Timeout: timeout}.Query(q)
 	loc.RawQuery = q.Encode()
 
 	execCtx, cancel := ctx, context.CancelFunc(func() {})
-	if spec.Timeout > 0 {
-		execCtx, cancel = context.WithTimeoutCause(ctx, time.Duration(spec.Timeout)*time.Second, ErrTimedOut)
+	if timeout > 0 {
+		execCtx, cancel = context.WithTimeout(ctx, timeout+sessionGrace)
 	}
 	defer cancel()
 	stdout, stderr := NewCapture(MaxOutput), NewCapture(MaxOutput)
+	began := time.Now()
 	err = nodeclient.RunOnAgent(execCtx, &loc, transport, nodeclient.Session{Streams: streams, Stdout: stdout, Stderr: stderr})
 	if ctx.Err() != nil {
 		return // the server stops; the next one fails the task as restarted
 	}
-	if err != nil && errors.Is(context.Cause(execCtx), ErrTimedOut) {
-		err = ErrTimedOut
+	if TimedOut(err, timeout, time.Since(began)) {
+		err = fmt.Errorf("%w: %v", ErrTimedOut, err)
 	}
 	status, message, code := Outcome(err, spec.Timeout)
 	inspect := &v1alpha1.CommandInspectInfo{ExitCode: code}

@@ -229,6 +229,14 @@ func NotRunning(pod *corev1.Pod, container string) string {
 // ErrTimedOut is a command ended by spec.timeout.
 var ErrTimedOut = errors.New("timed out")
 
+// TimedOut says whether an exec that ended with err after took was ended
+// by its timeout (the agent's, or the session's deadline): an error that is
+// not an exit status, at or after the timeout.
+func TimedOut(err error, timeout, took time.Duration) bool {
+	var exit utilexec.CodeExitError
+	return err != nil && timeout > 0 && took >= timeout && !errors.As(err, &exit)
+}
+
 // Outcome is a task's status, message and exit code from how the exec
 // ended: nil or a non-zero exit is finish (BCS's executor reported the exit
 // code as finish too); a timeout or any other error is failed.
@@ -240,7 +248,7 @@ func Outcome(err error, timeoutSeconds int32) (status, message string, exitCode 
 	case errors.As(err, &exit):
 		return StatusFinish, MessageFinish, int32(exit.Code)
 	case errors.Is(err, ErrTimedOut):
-		return StatusFailed, fmt.Sprintf("the command did not finish within its timeout of %ds", timeoutSeconds), 0
+		return StatusFailed, fmt.Sprintf("the command did not finish within its timeout of %ds and was killed", timeoutSeconds), 0
 	}
 	return StatusFailed, err.Error(), 0
 }

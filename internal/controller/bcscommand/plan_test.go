@@ -2,6 +2,7 @@ package bcscommand
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -227,5 +228,26 @@ func TestCapture(t *testing.T) {
 	kept, dropped := c.Kept()
 	if !bytes.Equal(kept, []byte("hello worl")) || dropped != 10 {
 		t.Errorf("kept %q dropped %d, want %q and 10", kept, dropped, "hello worl")
+	}
+}
+
+func TestTimedOut(t *testing.T) {
+	exit := utilexec.CodeExitError{Err: errors.New("exit 137"), Code: 137}
+	for _, tc := range []struct {
+		name          string
+		err           error
+		timeout, took time.Duration
+		want          bool
+	}{
+		{"ended by the agent at the timeout", errors.New("error executing command: client went away"), time.Second, 1100 * time.Millisecond, true},
+		{"session deadline", context.DeadlineExceeded, time.Second, 6 * time.Second, true},
+		{"no timeout", errors.New("agent lost"), 0, time.Hour, false},
+		{"failed early", errors.New("agent lost"), time.Minute, time.Second, false},
+		{"exit status after the timeout", exit, time.Second, 2 * time.Second, false},
+		{"success", nil, time.Second, 2 * time.Second, false},
+	} {
+		if got := TimedOut(tc.err, tc.timeout, tc.took); got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
 	}
 }
