@@ -9,6 +9,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -79,6 +80,7 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 		return nil, fmt.Errorf("apiserver: runcommand storage: %w", err)
 	}
 	own := genericapiserver.NewDefaultAPIGroupInfo(podyardv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	own.NegotiatedSerializer = withoutProtobuf{own.NegotiatedSerializer}
 	own.VersionedResourcesStorageMap[podyardv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"runcommands":        commands.RunCommand,
 		"runcommands/status": commands.Status,
@@ -108,6 +110,7 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 		return nil, fmt.Errorf("apiserver: command storage: %w", err)
 	}
 	bcsGroup := genericapiserver.NewDefaultAPIGroupInfo(bcsv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	bcsGroup.NegotiatedSerializer = withoutProtobuf{bcsGroup.NegotiatedSerializer}
 	bcsGroup.VersionedResourcesStorageMap[bcsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		// "app": what kubectl users of BCS expect; no built-in resource uses it.
 		"applications":         kubectlNames(apps.Application, []string{"app"}, "all", "bcs"),
@@ -206,3 +209,20 @@ var (
 	_ rest.ShortNamesProvider = &namedStore{}
 	_ rest.CategoriesProvider = &namedStore{}
 )
+
+// withoutProtobuf serves a group whose types have no protobuf encoding
+// (Podyard's own, as CRDs) without offering it: a client that accepts
+// protobuf first and JSON after (the garbage collector's metadata client
+// deleting an Application) then gets JSON, not an error writing the
+// answer.
+type withoutProtobuf struct{ runtime.NegotiatedSerializer }
+
+func (w withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
+	var out []runtime.SerializerInfo
+	for _, s := range w.NegotiatedSerializer.SupportedMediaTypes() {
+		if s.MediaType != runtime.ContentTypeProtobuf {
+			out = append(out, s)
+		}
+	}
+	return out
+}
