@@ -101,8 +101,11 @@ type deploymentView struct {
 }
 
 // smallResources: BCS gives a task without resources 1 CPU, so a
-// one-node cluster would hold only as many taskgroups as it has CPUs.
-const smallResources = `"resources":{"limits":{"cpu":"0.01","memory":"16"}}`
+// one-node cluster would hold only as many taskgroups as it has CPUs; and
+// a task's start runs in its cgroup, so a tiny CPU limit (0.01: 1 ms per
+// 100 ms) throttles the start itself by hundreds of ms. 40 tasks of 0.04
+// fit a 2-CPU node.
+const smallResources = `"resources":{"limits":{"cpu":"0.04","memory":"16"}}`
 
 func body(name string, n int, version string, c config) string {
 	return fmt.Sprintf(`{"apiVersion":"v4","kind":"deployment","metadata":{"name":%q,"namespace":%q},
@@ -271,9 +274,11 @@ func rollingUpdate(ctx context.Context, api bcsAPI, client kubernetes.Interface,
 	if err := api.call(ctx, "POST", path, body(name, n, "v1", c), nil); err != nil {
 		return 0, "", err
 	}
+	// BCS updates only an application that is Running (or Abnormal).
 	if err := until(ctx, name+" running", func() (bool, error) {
-		_, running, err := taskgroups(ctx, client, name)
-		return running == n, err
+		var app struct{ Status string }
+		err := api.call(ctx, "GET", "/namespaces/"+namespace+"/applications/"+name, "", &app)
+		return err == nil && app.Status == "Running", nil
 	}); err != nil {
 		return 0, "", err
 	}
@@ -281,14 +286,18 @@ func rollingUpdate(ctx context.Context, api bcsAPI, client kubernetes.Interface,
 	if err := api.call(ctx, "PUT", path, body(name, n, "v2", c), nil); err != nil {
 		return 0, "", err
 	}
+	// The deployment alone is polled until it says it is done, so the
+	// polling does not load the server it measures with Pod lists.
 	var v deploymentView
 	if err := until(ctx, name+" updated", func() (bool, error) {
 		if err := api.call(ctx, "GET", path+"/"+name, "", &v); err != nil {
 			return false, err
 		}
-		if v.Status != "Running" || v.ApplicationExt != nil || v.Application == nil || v.Application.Name == name {
-			return false, nil
-		}
+		return v.Status == "Running" && v.ApplicationExt == nil && v.Application != nil && v.Application.Name != name, nil
+	}); err != nil {
+		return 0, "", fmt.Errorf("%w (last seen: %+v)", err, v)
+	}
+	if err := until(ctx, name+" replaced", func() (bool, error) {
 		all, running, err := taskgroups(ctx, client, v.Application.Name)
 		if err != nil || all != n || running != n {
 			return false, err
@@ -296,7 +305,7 @@ func rollingUpdate(ctx context.Context, api bcsAPI, client kubernetes.Interface,
 		old, _, err := taskgroups(ctx, client, name)
 		return old == 0, err
 	}); err != nil {
-		return 0, "", fmt.Errorf("%w (last seen: %+v)", err, v)
+		return 0, "", err
 	}
 	took := ms(time.Since(t0))
 	if err := api.call(ctx, "DELETE", path+"/"+name+"?enforce=1", "", nil); err != nil {
