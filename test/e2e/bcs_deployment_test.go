@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -482,5 +484,70 @@ func TestBCSDeploymentSuspend(t *testing.T) {
 		c := countTaskGroups(t, s.Client, ns)
 		exist, running := c.total()
 		return exist == n && running == n && c.versions["v1"] && len(c.versions) == 1
+	})
+}
+
+// seedDeployment is the seed's deployment body (internal/bcs/deployment/
+// testdata) with what the process runtime and a test's time need changed:
+// the namespace, a command (the seed names only an image), 16 MB of memory
+// (the seed's 1 MB cannot hold a process), upgradeDuration 0 (the seed
+// waits 60 s between steps) and the image's tag.
+func seedDeployment(t *testing.T, ns, tag string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(), "internal/bcs/deployment/testdata/seed-deployment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	d["metadata"].(map[string]any)["namespace"] = ns
+	spec := d["spec"].(map[string]any)
+	c := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	c["command"], c["args"] = "sleep", []string{"3600"}
+	c["image"] = "dockerhub:8443/bcs/game/gamesvr:" + tag
+	c["resources"].(map[string]any)["limits"].(map[string]any)["memory"] = "16"
+	spec["strategy"].(map[string]any)["rollingupdate"].(map[string]any)["upgradeDuration"] = 0
+	out, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// TestBCSDeploymentSeed: the seed's deployment body made, rolled to a new
+// image and deleted.
+func TestBCSDeploymentSeed(t *testing.T) {
+	s, _ := SharedCluster(t)
+	ns := s.Namespace(t)
+	tg := newTaskGroupClient(t, s, ns)
+	d := deploymentClient{tg.bcsClient, ns, "/namespaces/" + ns + "/deployments"}
+	d.do("POST", d.base, bcs.DefaultClusterID, seedDeployment(t, ns, "v1.1.1")).expect(t, "create", 200, 0)
+	d.waitStatus("deployment-test", "Running")
+	waitFor(t, "2 taskgroups Running", func() bool {
+		ids, running := byIndex(tg.taskgroups("deployment-test"))
+		return running && len(ids) == 2
+	})
+	waitFor(t, "the application Running", func() bool { return tg.app("deployment-test")["Status"] == "Running" })
+	d.do("PUT", d.base, bcs.DefaultClusterID, seedDeployment(t, ns, "v1.1.2")).expect(t, "update", 200, 0)
+	var v deploymentView
+	waitFor(t, "the update done", func() bool {
+		v = d.get("deployment-test")
+		return v.Status == "Running" && v.ApplicationExt == nil && v.Application != nil && v.Application.Name != "deployment-test"
+	})
+	waitFor(t, "the new application's 2 taskgroups Running", func() bool {
+		ids, running := byIndex(tg.taskgroups(v.Application.Name))
+		return running && len(ids) == 2
+	})
+	var def map[string]any
+	d.do("GET", "/definition/deployment/"+ns+"/deployment-test", bcs.DefaultClusterID, "").decode(t, "definition", &def)
+	if got := fmt.Sprint(def); !strings.Contains(got, "gamesvr:v1.1.2") || !strings.Contains(got, "maxUnavilable") {
+		t.Errorf("definition: %s", got)
+	}
+	d.do("DELETE", d.base+"/deployment-test?enforce=1", bcs.DefaultClusterID, "").expect(t, "delete", 200, 0)
+	waitFor(t, "the deployment gone", func() bool {
+		return d.do("GET", d.base+"/deployment-test", bcs.DefaultClusterID, "").status == 404 &&
+			tg.do("GET", tg.base+"/"+v.Application.Name, bcs.DefaultClusterID, "").status == 404
 	})
 }

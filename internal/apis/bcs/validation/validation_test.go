@@ -54,6 +54,8 @@ func TestValidateApplication(t *testing.T) {
 		{"protocol", func(a *v1alpha1.Application) { container(a).Ports[0].Protocol = "SCTP" }, "spec.template.spec.containers[0].ports[0].protocol"},
 		{"duplicate port name", func(a *v1alpha1.Application) { c := container(a); c.Ports = append(c.Ports, c.Ports[0]) }, "spec.template.spec.containers[0].ports[1].name"},
 		{"check type", func(a *v1alpha1.Application) { container(a).HealthChecks[0].Type = "PING" }, "spec.template.spec.containers[0].healthChecks[0].type"},
+		// The seed's deployment example: kept, never run.
+		{"check without a type", func(a *v1alpha1.Application) { container(a).HealthChecks[0] = v1alpha1.HealthCheck{DelaySeconds: 10} }, ""},
 		{"check without http", func(a *v1alpha1.Application) { container(a).HealthChecks[0].HTTP = nil }, "spec.template.spec.containers[0].healthChecks[0].http"},
 		{"check on unknown port", func(a *v1alpha1.Application) { container(a).HealthChecks[0].HTTP.PortName = "nope" }, "spec.template.spec.containers[0].healthChecks[0].http.portName"},
 		{"check without port", func(a *v1alpha1.Application) { container(a).HealthChecks[0].HTTP.PortName = "" }, "spec.template.spec.containers[0].healthChecks[0].http.port"},
