@@ -189,23 +189,10 @@ func (d deployments) get(ctx context.Context, bcsName string) (*v1alpha1.Deploym
 	return fromUnstructured[v1alpha1.Deployment](u)
 }
 
-// write replaces the Deployment (its spec), against the resourceVersion
-// it was read at.
-func (d deployments) write(ctx context.Context, dep *v1alpha1.Deployment) (*v1alpha1.Deployment, *Error) {
-	u, err := toUnstructured(dep)
-	if err != nil {
-		return nil, internalError(err)
-	}
-	out, uerr := d.client().Update(ctx, u, metav1.UpdateOptions{})
-	if uerr != nil {
-		return nil, fromAPIError(uerr, KindDeployment)
-	}
-	return fromUnstructured[v1alpha1.Deployment](out)
-}
-
 // change reads the deployment, lets edit check and change it (a status
-// check failing is the answer), and writes it; a write that lost a race
-// reads and checks again. status says which part edit changes.
+// check failing is the answer), and writes it (its status when status,
+// else its spec) against the resourceVersion read; a write that lost a
+// race reads and checks again.
 func (d deployments) change(ctx context.Context, bcsName string, status bool, edit func(*v1alpha1.Deployment) *Error) (*v1alpha1.Deployment, *Error) {
 	for attempt := 0; ; attempt++ {
 		dep, err := d.get(ctx, bcsName)
@@ -215,29 +202,23 @@ func (d deployments) change(ctx context.Context, bcsName string, status bool, ed
 		if err := edit(dep); err != nil {
 			return nil, err
 		}
-		var out *v1alpha1.Deployment
-		if status {
-			u, cerr := toUnstructured(dep)
-			if cerr != nil {
-				return nil, internalError(cerr)
-			}
-			var uerr error
-			var res *unstructured.Unstructured
-			if res, uerr = d.client().UpdateStatus(ctx, u, metav1.UpdateOptions{}); uerr == nil {
-				out, err = fromUnstructured[v1alpha1.Deployment](res)
-			} else {
-				err = fromAPIError(uerr, KindDeployment)
-			}
-			if apierrors.IsConflict(uerr) && attempt < 4 {
-				continue
-			}
-		} else {
-			out, err = d.write(ctx, dep)
-			if err != nil && err.Status == http.StatusConflict && err.Code == CodeCommon && attempt < 4 {
-				continue
-			}
+		u, cerr := toUnstructured(dep)
+		if cerr != nil {
+			return nil, internalError(cerr)
 		}
-		return out, err
+		var out *unstructured.Unstructured
+		if status {
+			out, cerr = d.client().UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		} else {
+			out, cerr = d.client().Update(ctx, u, metav1.UpdateOptions{})
+		}
+		switch {
+		case apierrors.IsConflict(cerr) && attempt < 4:
+			continue
+		case cerr != nil:
+			return nil, fromAPIError(cerr, KindDeployment)
+		}
+		return fromUnstructured[v1alpha1.Deployment](out)
 	}
 }
 
