@@ -320,3 +320,48 @@ func TestBCSCommandDeployment(t *testing.T) {
 		t.Errorf("unknown deployment: %v", err)
 	}
 }
+
+// TestBCSCommandRestart: a task whose command was running when the server
+// stopped is reported failed by the next server (its outcome is unknown),
+// and the command is done.
+func TestBCSCommandRestart(t *testing.T) {
+	if externalEtcd() {
+		t.Skip("workload tests run in the embedded-etcd pass; `podyard up` embeds etcd")
+	}
+	s, node := StartCluster(t) // its own: restarted (and reports to t already)
+	ns := s.Namespace(t)
+	c := newTaskGroupClient(t, s, ns)
+	api := newBCSAPI(t, s)
+	ctx := context.Background()
+
+	c.do("POST", c.base, bcs.DefaultClusterID, sleeperApp(ns, "long", 1, "", "v1")).expect(t, "create", 200, 0)
+	waitFor(t, "the taskgroup Running", func() bool {
+		ids, running := byIndex(c.taskgroups("long"))
+		return running && len(ids) == 1
+	})
+	path := commandPath("application", ns, "long")
+	var id string
+	if err := api.Raw(ctx, http.MethodPost, path, commandBody("Application", ns, "long", "", "sleep", "20.0731"), &id); err != nil {
+		t.Fatal(err)
+	}
+	var info bcsCommandInfo
+	waitFor(t, "the task running", func() bool {
+		info = bcsCommandInfo{}
+		return api.Raw(ctx, http.MethodGet, path+"?id="+id, nil, &info) == nil && info.Status.Summary.Running == 1
+	})
+	restarted := time.Now()
+	s.Restart()
+	waitFor(t, "the task failed after the restart", func() bool {
+		info = bcsCommandInfo{}
+		return api.Raw(ctx, http.MethodGet, path+"?id="+id, nil, &info) == nil && info.Status.Summary.Done
+	})
+	task := info.Status.Taskgroups[0].Tasks[0]
+	if task.Status != "failed" || !strings.Contains(task.Message, "restarted") {
+		t.Errorf("task after the restart: %s %q", task.Status, task.Message)
+	}
+	// Stopping podyard before its agent has registered again fails the stop.
+	waitFor(t, "the node agent back", func() bool {
+		lease, err := s.Client.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
+		return err == nil && lease.Spec.RenewTime != nil && lease.Spec.RenewTime.After(restarted)
+	})
+}
