@@ -72,6 +72,7 @@ func ValidateCommand(c *v1alpha1.Command) field.ErrorList {
 		errs = append(errs, field.Required(specPath.Child("command"), "the program and its arguments"))
 	}
 	errs = append(errs, nonNegative(int64(c.Spec.ReserveTime), specPath.Child("reserveTime"))...)
+	errs = append(errs, nonNegative(int64(c.Spec.ReserveSeconds), specPath.Child("reserveSeconds"))...)
 	errs = append(errs, nonNegative(int64(c.Spec.Timeout), specPath.Child("timeout"))...)
 	return errs
 }
