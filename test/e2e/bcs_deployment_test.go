@@ -182,6 +182,18 @@ func (d deploymentClient) get(name string) deploymentView {
 	return v
 }
 
+// update PUTs body once the deployment's application is Running, as BCS
+// requires of an update (its taskgroups may run before its status says so).
+func (d deploymentClient) update(name, body string) bcsReply {
+	d.t.Helper()
+	tg := taskGroupClient{d.bcsClient, "/namespaces/" + d.ns + "/applications"}
+	waitFor(d.t, "the application of "+name+" Running", func() bool {
+		v := d.get(name)
+		return v.Application != nil && tg.app(v.Application.Name)["Status"] == "Running"
+	})
+	return d.do("PUT", d.base, bcs.DefaultClusterID, body)
+}
+
 func (d deploymentClient) waitStatus(name, status string) deploymentView {
 	d.t.Helper()
 	var v deploymentView
@@ -222,7 +234,7 @@ func TestBCSDeployment(t *testing.T) {
 
 	// CreateFirst, upgradeDuration 0.
 	w := watchBounds(t, s.Client, ns, n, 1, 1)
-	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v2", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":0,"rollingOrder":"CreateFirst"`)).
+	d.update("web", deploymentBody(ns, "web", n, "v2", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":0,"rollingOrder":"CreateFirst"`)).
 		expect(t, "update CreateFirst", 200, 0)
 	v = d.get("web")
 	if v.Status != "Update" && v.Status != "Running" {
@@ -251,7 +263,7 @@ func TestBCSDeployment(t *testing.T) {
 
 	// DeleteFirst with manual steps: paused after each step until resumed.
 	w = watchBounds(t, s.Client, ns, n, 2, 1)
-	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v3", `"maxUnavilable":1,"maxSurge":2,"upgradeDuration":0,"rollingManually":true,"rollingOrder":"DeleteFirst"`)).
+	d.update("web", deploymentBody(ns, "web", n, "v3", `"maxUnavilable":1,"maxSurge":2,"upgradeDuration":0,"rollingManually":true,"rollingOrder":"DeleteFirst"`)).
 		expect(t, "update DeleteFirst", 200, 0)
 	steps := 0
 	for {
@@ -264,6 +276,7 @@ func TestBCSDeployment(t *testing.T) {
 			break
 		}
 		steps++
+		t.Logf("DeleteFirst pause %d: %s; application %+v, ext %+v", steps, v.Message, v.Application, v.ApplicationExt)
 		if steps == 1 {
 			d.do("PUT", d.base+"/web/pauseupdate", bcs.DefaultClusterID, "").expect(t, "pause a paused update", 409, bcs.CodeCommon)
 			d.do("PUT", d.base+"/web/scale/5", bcs.DefaultClusterID, "").expect(t, "scale during an update", 409, bcs.CodeCommon)
@@ -287,7 +300,7 @@ func TestBCSDeployment(t *testing.T) {
 
 	// Cancelled halfway: one step, then a long upgradeDuration.
 	before := d.get("web").Application.Name
-	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v4", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":600,"rollingOrder":"CreateFirst"`)).
+	d.update("web", deploymentBody(ns, "web", n, "v4", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":600,"rollingOrder":"CreateFirst"`)).
 		expect(t, "update to cancel", 200, 0)
 	waitFor(t, "the first step done", func() bool {
 		v := d.get("web")
@@ -406,7 +419,7 @@ func TestBCSDeploymentRestart(t *testing.T) {
 	d.waitStatus("web", "Running")
 	waitFor(t, "3 Running", func() bool { _, r := countTaskGroups(t, s.Client, ns).total(); return r == n })
 	// Steps 2 s apart: the restart lands between steps.
-	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", n, "v2", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":2,"rollingOrder":"CreateFirst"`)).
+	d.update("web", deploymentBody(ns, "web", n, "v2", `"maxUnavilable":1,"maxSurge":1,"upgradeDuration":2,"rollingOrder":"CreateFirst"`)).
 		expect(t, "update", 200, 0)
 	var ext string
 	waitFor(t, "the first step done", func() bool {
@@ -466,7 +479,7 @@ func TestBCSDeploymentSuspend(t *testing.T) {
 	d.waitStatus("web", "Running")
 	waitFor(t, "2 Running", func() bool { _, r := countTaskGroups(t, s.Client, ns).total(); return r == n })
 	broken := strings.Replace(deploymentBody(ns, "web", n, "v2", strategy), `"command":"sh"`, `"command":"/nonexistent/program"`, 1)
-	d.do("PUT", d.base, bcs.DefaultClusterID, broken).expect(t, "update to a template that cannot run", 200, 0)
+	d.update("web", broken).expect(t, "update to a template that cannot run", 200, 0)
 	v := d.waitStatus("web", "UpdateSuspend")
 	if !strings.Contains(v.Message, "did not finish in 2s") || !strings.Contains(v.Message, "new application to be Running") {
 		t.Errorf("suspended: message %q, want the step and what it waited for", v.Message)
@@ -530,7 +543,7 @@ func TestBCSDeploymentSeed(t *testing.T) {
 		return running && len(ids) == 2
 	})
 	waitFor(t, "the application Running", func() bool { return tg.app("deployment-test")["Status"] == "Running" })
-	d.do("PUT", d.base, bcs.DefaultClusterID, seedDeployment(t, ns, "v1.1.2")).expect(t, "update", 200, 0)
+	d.update("deployment-test", seedDeployment(t, ns, "v1.1.2")).expect(t, "update", 200, 0)
 	var v deploymentView
 	waitFor(t, "the update done", func() bool {
 		v = d.get("deployment-test")

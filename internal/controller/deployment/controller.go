@@ -402,9 +402,23 @@ func (c *Controller) reconcile(ctx context.Context, d *v1alpha1.Deployment, owne
 // new application's name, the definition to restore on cancel), so a
 // restart in between makes the same application.
 func (c *Controller) startUpdate(ctx context.Context, d *v1alpha1.Deployment, st v1alpha1.DeploymentStatus) error {
+	// {name}-v{unix seconds}, a second later while that name is taken (an
+	// update that starts within the second the last one started would
+	// otherwise name the application it replaces).
+	ext := ""
+	for t := c.now().Unix(); ext == ""; t++ {
+		name := bcsdeployment.NewApplicationName(d.Spec.Metadata.Name, t)
+		taken, err := c.nameTaken(d.Namespace, name)
+		if err != nil {
+			return err
+		}
+		if !taken && name != st.Application.Name {
+			ext = name
+		}
+	}
 	spec := d.Spec
 	st.DefinitionBackup, st.Definition = st.Definition, &spec
-	st.ApplicationExt = &v1alpha1.DeploymentApplication{Name: bcsdeployment.NewApplicationName(d.Spec.Metadata.Name, c.now().Unix())}
+	st.ApplicationExt = &v1alpha1.DeploymentApplication{Name: ext}
 	st.Status, st.Message = bcsdeployment.StatusUpdate, "rolling update started"
 	st.Progress = v1alpha1.DeploymentProgress{}
 	st.ObservedGeneration = d.Generation
