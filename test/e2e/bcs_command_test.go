@@ -23,8 +23,8 @@ type (
 		CreateTime int64  `json:"createTime"`
 		Spec       struct {
 			CommandTargetRef struct{ Kind, Name, Namespace string } `json:"commandTargetRef"`
-			Command          []string                                `json:"command"`
-			ReserveTime      int                                     `json:"reserveTime"`
+			Command          []string                               `json:"command"`
+			ReserveTime      int                                    `json:"reserveTime"`
 		} `json:"spec"`
 		Status struct {
 			Taskgroups []struct {
@@ -200,7 +200,6 @@ func TestBCSCommand(t *testing.T) {
 	waitFor(t, "the timed-out command ended on the node", func() bool {
 		return exec.Command("pgrep", "-f", "sleep 30.0417").Run() != nil
 	})
-
 
 	// A task that is not Running: a taskgroup no node can take.
 	c.do("POST", c.base, bcs.DefaultClusterID, app("pending", 1,
