@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -168,7 +167,7 @@ func (c commands) create(ctx context.Context, route Route, body []byte) (any, *E
 	if err != nil {
 		return nil, err
 	}
-	if err := c.mayExec(ctx); err != nil {
+	if err := c.mayExec(ctx, "commands run in the target's containers"); err != nil {
 		return nil, err
 	}
 	pods, err := c.targetPods(ctx, route)
@@ -206,25 +205,6 @@ func (c commands) create(ctx context.Context, route Route, body []byte) (any, *E
 		return nil, fromAPIError(err, "command")
 	}
 	return id, nil
-}
-
-// mayExec asks the server whether the caller may create pods/exec in the
-// namespace: a command runs in the containers as an exec would, through
-// the server's own connection to the agents.
-func (c commands) mayExec(ctx context.Context) *Error {
-	review, err := c.kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
-		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: c.target.KubeNamespace, Verb: "create", Resource: "pods", Subresource: "exec",
-		}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return fromAPIError(err, "access review")
-	}
-	if !review.Status.Allowed {
-		return &Error{Status: http.StatusForbidden, Code: CodeCommon, Message: fmt.Sprintf(
-			"commands run in the target's containers: the caller may not create pods/exec in namespace %s", c.target.KubeNamespace)}
-	}
-	return nil
 }
 
 // targetPods are the taskgroup Pods of the route's application, or of

@@ -284,7 +284,7 @@ func (a apps) message(ctx context.Context, bcsName, taskGroupID string, body []b
 	} else if len(pods) == 0 {
 		return nil, &Error{Status: http.StatusConflict, Code: CodeCommon, Message: "empty taskgroups"}
 	}
-	if err := a.mayExec(ctx); err != nil {
+	if err := a.mayExec(ctx, "messages run in the application's containers"); err != nil {
 		return nil, err
 	}
 	targets, failures := MessageTargets(pods)
@@ -348,9 +348,9 @@ func (a apps) deliver(ctx context.Context, p *corev1.Pod, m Message) error {
 }
 
 // mayExec asks the server whether the caller may create pods/exec in the
-// namespace: a message runs in containers as an exec would, but through
-// the server's own connection to the agents.
-func (a apps) mayExec(ctx context.Context) *Error {
+// namespace: messages and commands (what) run in containers as an exec
+// would, but through the server's own connection to the agents.
+func (a apps) mayExec(ctx context.Context, what string) *Error {
 	review, err := a.kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Namespace: a.target.KubeNamespace, Verb: "create", Resource: "pods", Subresource: "exec",
@@ -361,7 +361,7 @@ func (a apps) mayExec(ctx context.Context) *Error {
 	}
 	if !review.Status.Allowed {
 		return &Error{Status: http.StatusForbidden, Code: CodeCommon, Message: fmt.Sprintf(
-			"messages run in the application's containers: the caller may not create pods/exec in namespace %s", a.target.KubeNamespace)}
+			"%s: the caller may not create pods/exec in namespace %s", what, a.target.KubeNamespace)}
 	}
 	return nil
 }
