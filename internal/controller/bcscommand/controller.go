@@ -36,6 +36,7 @@ import (
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
 	"github.com/podyard/podyard/internal/bcs/clients"
+	"github.com/podyard/podyard/internal/bcs/command"
 	"github.com/podyard/podyard/internal/controller/workers"
 	"github.com/podyard/podyard/internal/nodeclient"
 	"github.com/podyard/podyard/internal/typedclient"
@@ -147,7 +148,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if cmd.DeletionTimestamp != nil {
 		return nil
 	}
-	until := ReserveUntil(cmd.CreationTimestamp.Time, cmd.Spec)
+	until := command.ReserveUntil(cmd.CreationTimestamp.Time, cmd.Spec)
 	if left := until.Sub(c.now()); left <= 0 {
 		err := c.commands.Namespace(cmd.Namespace).Delete(ctx, cmd.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cmd.UID}})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -166,8 +167,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return nil
 	}
 	r := &run{c: c, cmd: cmd.DeepCopy()}
-	todo := Recover(&r.cmd.Status)
-	if Summarize(&r.cmd.Status).Done && Summarize(&cmd.Status).Done {
+	todo := command.Recover(&r.cmd.Status)
+	if command.Summarize(&r.cmd.Status).Done && command.Summarize(&cmd.Status).Done {
 		return nil // finished before; nothing to write
 	}
 	go r.execute(ctx, todo)
@@ -189,11 +190,11 @@ type run struct {
 
 // execute runs the tasks todo, each when a slot is free, and writes the
 // status as they progress.
-func (r *run) execute(ctx context.Context, todo []TaskRef) {
+func (r *run) execute(ctx context.Context, todo []command.TaskRef) {
 	log := r.c.log.With("command", r.cmd.ID, "namespace", r.cmd.Namespace)
 	start := time.Now()
 	r.mu.Lock()
-	r.dirty = true // Recover may have failed tasks
+	r.dirty = true // command.Recover may have failed tasks
 	r.mu.Unlock()
 	flushed := make(chan struct{})
 	done := make(chan struct{})
@@ -208,7 +209,7 @@ func (r *run) execute(ctx context.Context, todo []TaskRef) {
 	})
 	if err != nil {
 		for _, t := range todo {
-			r.record(t, StatusFailed, fmt.Sprintf("reading the taskgroups' pods: %v", err), nil)
+			r.record(t, command.StatusFailed, fmt.Sprintf("reading the taskgroups' pods: %v", err), nil)
 		}
 		todo = nil
 	}
@@ -237,22 +238,22 @@ func (r *run) execute(ctx context.Context, todo []TaskRef) {
 	tasks.Wait()
 	close(done)
 	<-flushed
-	sum := Summarize(&r.cmd.Status)
+	sum := command.Summarize(&r.cmd.Status)
 	log.Info("bcs command done", "tasks", len(todo), "finish", sum.Finish, "failed", sum.Failed, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // runTask runs the command in one task and records how it went.
-func (r *run) runTask(ctx context.Context, t TaskRef, pod *corev1.Pod) {
+func (r *run) runTask(ctx context.Context, t command.TaskRef, pod *corev1.Pod) {
 	spec := r.cmd.Spec
 	container := r.task(t).Container
-	if why := NotRunning(pod, container); why != "" {
-		r.record(t, StatusFailed, why, nil)
+	if why := command.NotRunning(pod, container); why != "" {
+		r.record(t, command.StatusFailed, why, nil)
 		return
 	}
-	r.record(t, StatusRunning, MessageRunning, nil)
+	r.record(t, command.StatusRunning, command.MessageRunning, nil)
 	base, transport, err := r.location(ctx, pod.Spec.NodeName)
 	if err != nil {
-		r.record(t, StatusFailed, fmt.Sprintf("reaching node %s: %v", pod.Spec.NodeName, err), nil)
+		r.record(t, command.StatusFailed, fmt.Sprintf("reaching node %s: %v", pod.Spec.NodeName, err), nil)
 		return
 	}
 	loc := *base
@@ -272,16 +273,16 @@ func (r *run) runTask(ctx context.Context, t TaskRef, pod *corev1.Pod) {
 		execCtx, cancel = context.WithTimeout(ctx, timeout+sessionGrace)
 	}
 	defer cancel()
-	stdout, stderr := NewCapture(MaxOutput), NewCapture(MaxOutput)
+	stdout, stderr := command.NewCapture(command.MaxOutput), command.NewCapture(command.MaxOutput)
 	began := time.Now()
 	err = nodeclient.RunOnAgent(execCtx, &loc, transport, nodeclient.Session{Streams: streams, Stdout: stdout, Stderr: stderr})
 	if ctx.Err() != nil {
 		return // the server stops; the next one fails the task as restarted
 	}
-	if TimedOut(err, timeout, time.Since(began)) {
-		err = fmt.Errorf("%w: %v", ErrTimedOut, err)
+	if command.TimedOut(err, timeout, time.Since(began)) {
+		err = fmt.Errorf("%w: %v", command.ErrTimedOut, err)
 	}
-	status, message, code := Outcome(err, spec.Timeout)
+	status, message, code := command.Outcome(err, spec.Timeout)
 	inspect := &v1alpha1.CommandInspectInfo{ExitCode: code}
 	out, dropped := stdout.Kept()
 	inspect.StdoutDropped = dropped
@@ -296,9 +297,9 @@ func (r *run) runTask(ctx context.Context, t TaskRef, pod *corev1.Pod) {
 // status has room, else a ConfigMap owned by the Command (its name is
 // returned). A ConfigMap that cannot be made keeps the stream's start
 // inline.
-func (r *run) keep(ctx context.Context, t TaskRef, stream string, out []byte) (inline, configMap string) {
+func (r *run) keep(ctx context.Context, t command.TaskRef, stream string, out []byte) (inline, configMap string) {
 	r.mu.Lock()
-	spill := Spill(len(out), r.inline)
+	spill := command.Spill(len(out), r.inline)
 	if !spill {
 		r.inline += len(out)
 	}
@@ -309,14 +310,14 @@ func (r *run) keep(ctx context.Context, t TaskRef, stream string, out []byte) (i
 	yes := true
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: OutputName(r.cmd.Name, t, stream), Namespace: r.cmd.Namespace,
-			Labels: map[string]string{LabelCommand: r.cmd.Name},
+			Name: command.OutputName(r.cmd.Name, t, stream), Namespace: r.cmd.Namespace,
+			Labels: map[string]string{command.LabelCommand: r.cmd.Name},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "Command",
 				Name: r.cmd.Name, UID: r.cmd.UID, Controller: &yes,
 			}},
 		},
-		BinaryData: map[string][]byte{OutputKey: out},
+		BinaryData: map[string][]byte{command.OutputKey: out},
 	}
 	_, err := r.c.kube.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -324,7 +325,7 @@ func (r *run) keep(ctx context.Context, t TaskRef, stream string, out []byte) (i
 	}
 	if err != nil {
 		r.c.log.Warn("bcs command: keeping output", "command", r.cmd.ID, "configmap", cm.Name, "err", err)
-		return string(out[:min(len(out), MaxInline)]), ""
+		return string(out[:min(len(out), command.MaxInline)]), ""
 	}
 	return "", cm.Name
 }
@@ -354,14 +355,14 @@ type agentLocation struct {
 	err       error
 }
 
-func (r *run) task(t TaskRef) v1alpha1.TaskCommandInfo {
+func (r *run) task(t command.TaskRef) v1alpha1.TaskCommandInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.cmd.Status.Taskgroups[t.Group].Tasks[t.Task]
 }
 
 // record sets a task's state; the flush loop writes it.
-func (r *run) record(t TaskRef, status, message string, inspect *v1alpha1.CommandInspectInfo) {
+func (r *run) record(t command.TaskRef, status, message string, inspect *v1alpha1.CommandInspectInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	task := &r.cmd.Status.Taskgroups[t.Group].Tasks[t.Task]
@@ -410,7 +411,7 @@ func (r *run) flush(ctx context.Context) (owed bool) {
 	r.dirty = false
 	status := *r.cmd.Status.DeepCopy()
 	r.mu.Unlock()
-	status.Summary = Summarize(&status)
+	status.Summary = command.Summarize(&status)
 	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		r.c.log.Error("bcs command: status", "command", r.cmd.ID, "err", err)

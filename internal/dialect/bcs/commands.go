@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
-	"github.com/podyard/podyard/internal/controller/bcscommand"
+	"github.com/podyard/podyard/internal/bcs/command"
 )
 
 var (
@@ -132,7 +132,7 @@ func ParseCommand(route Route, body []byte) (*v1alpha1.CommandSpec, *Error) {
 		return nil, Errorf(CodeRequestData, "request data error: the command has no spec")
 	}
 	spec := req.Spec
-	if err := bcscommand.CheckTarget(route.Target, route.Namespace, route.Name, spec.CommandTargetRef); err != nil {
+	if err := command.CheckTarget(route.Target, route.Namespace, route.Name, spec.CommandTargetRef); err != nil {
 		return nil, Errorf(CodeRequestData, "request data error: %v", err)
 	}
 	switch {
@@ -151,7 +151,7 @@ func ParseCommand(route Route, body []byte) (*v1alpha1.CommandSpec, *Error) {
 		}
 	}
 	if spec.ReserveTime == 0 {
-		spec.ReserveTime = bcscommand.DefaultReserveMin
+		spec.ReserveTime = command.DefaultReserveMin
 	}
 	return spec, nil
 }
@@ -174,11 +174,11 @@ func (c commands) create(ctx context.Context, route Route, body []byte) (any, *E
 	if err != nil {
 		return nil, err
 	}
-	targets, terr := bcscommand.Targets(pods, spec.Taskgroups, spec.CommandTargetRef.Image)
+	targets, terr := command.Targets(pods, spec.Taskgroups, spec.CommandTargetRef.Image)
 	if terr != nil {
 		return nil, Errorf(CodeBadParameters, "%v", terr)
 	}
-	id := bcscommand.ID(route.Target, spec.CommandTargetRef.Kind, route.Namespace, route.Name, time.Now().UnixNano())
+	id := command.ID(route.Target, spec.CommandTargetRef.Kind, route.Namespace, route.Name, time.Now().UnixNano())
 	name, err := CommandName(id)
 	if err != nil {
 		return nil, err
@@ -191,12 +191,12 @@ func (c commands) create(ctx context.Context, route Route, body []byte) (any, *E
 		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "Command"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: c.target.KubeNamespace,
-			Labels: map[string]string{bcscommand.LabelTargetKind: route.Target, bcscommand.LabelTarget: targetName},
+			Labels: map[string]string{command.LabelTargetKind: route.Target, command.LabelTarget: targetName},
 		},
 		ID: id, Spec: *spec,
 		Status: v1alpha1.CommandStatus{Taskgroups: targets},
 	}
-	cmd.Status.Summary = bcscommand.Summarize(&cmd.Status)
+	cmd.Status.Summary = command.Summarize(&cmd.Status)
 	obj, cerr := runtime.DefaultUnstructuredConverter.ToUnstructured(cmd)
 	if cerr != nil {
 		return nil, internalError(fmt.Errorf("command %s: %w", id, cerr))
@@ -292,13 +292,13 @@ func (c commands) get(ctx context.Context, route Route, id string) (any, *Error)
 	}
 	outputs := map[string][]byte{}
 	if commandSpilled(cmd) {
-		list, lerr := c.kube.CoreV1().ConfigMaps(cmd.Namespace).List(ctx, metav1.ListOptions{LabelSelector: bcscommand.LabelCommand + "=" + cmd.Name})
+		list, lerr := c.kube.CoreV1().ConfigMaps(cmd.Namespace).List(ctx, metav1.ListOptions{LabelSelector: command.LabelCommand + "=" + cmd.Name})
 		if lerr != nil {
 			return nil, fromAPIError(lerr, "command output")
 		}
 		for _, cm := range list.Items {
 			if metav1.IsControlledBy(&cm, cmd) {
-				outputs[cm.Name] = cm.BinaryData[bcscommand.OutputKey]
+				outputs[cm.Name] = cm.BinaryData[command.OutputKey]
 			}
 		}
 	}
@@ -327,7 +327,7 @@ func ToCommandView(cmd *v1alpha1.Command, outputs map[string][]byte) *CommandInf
 			Taskgroups:       s.Taskgroups, Command: s.Command, Env: s.Env, User: s.User, WorkingDir: s.WorkingDir,
 			Privileged: s.Privileged, ReserveTime: s.ReserveTime, Timeout: s.Timeout, ReserveSeconds: s.ReserveSeconds,
 		},
-		Status: &CommandStatusView{Summary: bcscommand.Summarize(&cmd.Status)},
+		Status: &CommandStatusView{Summary: command.Summarize(&cmd.Status)},
 	}
 	stream := func(inline, configMap string) string {
 		if configMap == "" {

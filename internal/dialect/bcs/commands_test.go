@@ -17,7 +17,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
-	"github.com/podyard/podyard/internal/controller/bcscommand"
+	"github.com/podyard/podyard/internal/bcs/command"
 )
 
 const seedCommand = `{"apiVersion":"v4","kind":"Command","spec":{"commandTargetRef":{"kind":"Application","namespace":"test","name":"testapp"},"command":["ps -aux"]}}`
@@ -134,7 +134,7 @@ func TestCommandRoutes(t *testing.T) {
 
 	// The controller's outcome, stdout spilled to a ConfigMap.
 	big := strings.Repeat("x", 300<<10)
-	cmd.Status.Taskgroups[0].Tasks[0].Status = bcscommand.StatusFinish
+	cmd.Status.Taskgroups[0].Tasks[0].Status = command.StatusFinish
 	cmd.Status.Taskgroups[0].Tasks[0].CommInspect = &v1alpha1.CommandInspectInfo{ExitCode: 3, Stderr: "oops", StdoutConfigMap: name + "-0-0-stdout"}
 	obj, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(cmd)
 	if _, err := dyn.Resource(commandsResource).Namespace(a.target.KubeNamespace).Update(ctx, &unstructured.Unstructured{Object: obj}, metav1.UpdateOptions{}); err != nil {
@@ -142,9 +142,9 @@ func TestCommandRoutes(t *testing.T) {
 	}
 	yes := true
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-0-0-stdout", Namespace: a.target.KubeNamespace, Labels: map[string]string{bcscommand.LabelCommand: name},
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-0-0-stdout", Namespace: a.target.KubeNamespace, Labels: map[string]string{command.LabelCommand: name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "bcs.podyard.io/v1alpha1", Kind: "Command", Name: name, UID: cmd.UID, Controller: &yes}}},
-		BinaryData: map[string][]byte{bcscommand.OutputKey: []byte(big)},
+		BinaryData: map[string][]byte{command.OutputKey: []byte(big)},
 	}
 	if _, err := kube.CoreV1().ConfigMaps(a.target.KubeNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

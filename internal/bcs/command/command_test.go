@@ -1,4 +1,4 @@
-package bcscommand
+package command
 
 import (
 	"bytes"

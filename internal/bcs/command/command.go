@@ -1,4 +1,7 @@
-package bcscommand
+// Package command is the pure logic of BCS commands, shared by the BCS
+// dialect (POST, GET) and the command controller: IDs, targets, summaries,
+// retention, restart recovery, outcomes and the output's size rules.
+package command
 
 import (
 	"errors"
@@ -14,10 +17,6 @@ import (
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
 )
-
-// This file is the pure part: IDs, targets, summaries, retention, restart
-// recovery, outcomes and the output's size rules. The BCS dialect (POST,
-// GET) and the controller share it.
 
 // Task statuses of a command (BCS's TaskCommandStatus).
 const (
