@@ -17,6 +17,7 @@ import (
 	"path"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -247,9 +248,12 @@ func (g Group) Kill() error {
 	}
 	procs, err := cg.Processes(cgroup1.Freezer, true)
 	for _, p := range procs {
-		// Our own pid is listed while one of our threads forks into g
-		// (an exec as the container stops): that thread goes back.
-		if p.Pid != os.Getpid() {
+		// A process is listed while one of its threads forks into g: the
+		// agent's, starting an exec as the container stops (Start). That
+		// thread goes back; SIGKILL to it would end the whole agent (and,
+		// under `podyard up`, the server), so only processes whose main
+		// thread is in g are killed.
+		if p.Pid != os.Getpid() && leaderIn(p.Pid, g.Path) {
 			unix.Kill(p.Pid, unix.SIGKILL)
 		}
 	}
@@ -260,6 +264,32 @@ func (g Group) Kill() error {
 		return fmt.Errorf("kill cgroup %s: %w", g.Path, err)
 	}
 	return nil
+}
+
+// leaderIn tells whether the main thread of process pid is in the v1
+// cgroup path (or below it), as /proc/PID/cgroup says for the freezer
+// hierarchy; a process that is gone, or unreadable, is taken to be in it.
+func leaderIn(pid int, path string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return true
+	}
+	in, found := freezerPathIn(string(b), path)
+	return in || !found
+}
+
+// freezerPathIn reads /proc/PID/cgroup content: whether its freezer
+// cgroup is path or below it, and whether it has a freezer line at all.
+func freezerPathIn(procCgroup, path string) (in, found bool) {
+	for _, line := range strings.Split(procCgroup, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || !slices.Contains(strings.Split(parts[1], ","), "freezer") {
+			continue
+		}
+		p := parts[2]
+		return p == path || strings.HasPrefix(p, strings.TrimSuffix(path, "/")+"/"), true
+	}
+	return false, false
 }
 
 // Empty reports whether no process is left in g.

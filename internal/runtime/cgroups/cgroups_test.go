@@ -181,3 +181,26 @@ func BenchmarkContainerCgroup(b *testing.B) {
 		syscall.Rmdir(d)
 	}
 }
+
+// TestFreezerPathIn: Kill spares a process whose main thread is elsewhere
+// (the agent's thread forking an exec into the group), on the freezer
+// line of /proc/PID/cgroup.
+func TestFreezerPathIn(t *testing.T) {
+	const g = "/podyard/poduid/c_0"
+	for _, tc := range []struct {
+		content   string
+		in, found bool
+	}{
+		{"12:freezer:/podyard/poduid/c_0\n11:memory:/podyard/poduid/c_0\n", true, true},
+		{"12:freezer:/podyard/poduid/c_0/sub\n", true, true},
+		{"12:freezer:/\n11:memory:/podyard/poduid/c_0\n", false, true}, // the agent, one thread visiting
+		{"12:freezer:/podyard/poduid/c_01\n", false, true},
+		{"5:cpu,freezer:/podyard/poduid/c_0\n", true, true},
+		{"0::/podyard/poduid/c_0\n", false, false}, // no freezer line
+	} {
+		in, found := freezerPathIn(tc.content, g)
+		if in != tc.in || found != tc.found {
+			t.Errorf("%q: in %v found %v, want %v %v", tc.content, in, found, tc.in, tc.found)
+		}
+	}
+}
