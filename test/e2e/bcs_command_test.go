@@ -6,13 +6,17 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/bcs/application"
+	"github.com/podyard/podyard/internal/bcs/clients"
 	"github.com/podyard/podyard/internal/dialect/bcs"
 )
 
@@ -363,4 +367,56 @@ func TestBCSCommandRestart(t *testing.T) {
 		lease, err := s.Client.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
 		return err == nil && lease.Spec.RenewTime != nil && lease.Spec.RenewTime.After(restarted)
 	})
+}
+
+// TestBCSCommandForeignTarget: a Command made through the Kubernetes API
+// (not the BCS route) whose targets name another application's taskgroup
+// runs nothing there: only the taskgroups of the application it names.
+func TestBCSCommandForeignTarget(t *testing.T) {
+	s, _ := SharedCluster(t)
+	ns := s.Namespace(t)
+	c := newTaskGroupClient(t, s, ns)
+	for _, app := range []string{"mine", "other"} {
+		c.do("POST", c.base, bcs.DefaultClusterID, sleeperApp(ns, app, 1, "", "v1")).expect(t, "create "+app, 200, 0)
+	}
+	var other *corev1.Pod
+	waitFor(t, "the other application's taskgroup Running", func() bool {
+		pods, err := s.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: application.LabelApplication + "=other"})
+		if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodRunning {
+			return false
+		}
+		other = &pods.Items[0]
+		return true
+	})
+	commands, err := clients.NewCommands(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &v1alpha1.Command{
+		ObjectMeta: metav1.ObjectMeta{Name: "forged"},
+		ID:         "Application-" + ns + "-mine-1",
+		Spec: v1alpha1.CommandSpec{
+			CommandTargetRef: v1alpha1.TargetRef{Kind: "Application", Name: "mine", Namespace: ns},
+			Command:          []string{"touch", filepath.Join(t.TempDir(), "ran")},
+		},
+		Status: v1alpha1.CommandStatus{Taskgroups: []v1alpha1.TaskgroupCommandInfo{{
+			TaskgroupID: other.Annotations[application.AnnotationTaskGroupID], Pod: other.Name,
+			Tasks: []v1alpha1.TaskCommandInfo{{TaskID: "t", Container: other.Spec.Containers[0].Name, Status: "staging"}},
+		}}},
+	}
+	if _, err := commands.Namespace(ns).Create(context.Background(), cmd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var task v1alpha1.TaskCommandInfo
+	waitFor(t, "the forged task ended", func() bool {
+		got, err := commands.Namespace(ns).Get(context.Background(), "forged", metav1.GetOptions{})
+		if err != nil || len(got.Status.Taskgroups) == 0 || len(got.Status.Taskgroups[0].Tasks) == 0 {
+			return false
+		}
+		task = got.Status.Taskgroups[0].Tasks[0]
+		return task.Status == "failed" || task.Status == "finish"
+	})
+	if task.Status != "failed" || !strings.Contains(task.Message, "is not a taskgroup of Application") {
+		t.Errorf("a task in another application's taskgroup: %s %q, want failed, not a taskgroup of the target", task.Status, task.Message)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 	"github.com/podyard/podyard/internal/bcs/application"
 	"github.com/podyard/podyard/internal/bcs/clients"
 	"github.com/podyard/podyard/internal/bcs/command"
+	"github.com/podyard/podyard/internal/bcs/names"
 	"github.com/podyard/podyard/internal/controller/workers"
 	"github.com/podyard/podyard/internal/nodeclient"
 	"github.com/podyard/podyard/internal/typedclient"
@@ -59,19 +61,23 @@ type Agents interface {
 	Location(ctx context.Context, nodeName string) (*url.URL, http.RoundTripper, error)
 }
 
-// Commands is the typed client the controller uses.
-type Commands = typedclient.Clients[*v1alpha1.Command, *v1alpha1.CommandList]
+// Typed clients the controller uses.
+type (
+	Commands    = typedclient.Clients[*v1alpha1.Command, *v1alpha1.CommandList]
+	Deployments = typedclient.Clients[*v1alpha1.Deployment, *v1alpha1.DeploymentList]
+)
 
 // Controller runs Commands. Queue keys are "namespace/name".
 type Controller struct {
-	commands *Commands
-	kube     kubernetes.Interface
-	agents   Agents
-	informer cache.SharedIndexInformer
-	queue    workqueue.TypedRateLimitingInterface[string]
-	slots    chan struct{} // Parallelism tokens
-	log      *slog.Logger
-	now      func() time.Time
+	commands    *Commands
+	deployments *Deployments
+	kube        kubernetes.Interface
+	agents      Agents
+	informer    cache.SharedIndexInformer
+	queue       workqueue.TypedRateLimitingInterface[string]
+	slots       chan struct{} // Parallelism tokens
+	log         *slog.Logger
+	now         func() time.Time
 
 	mu      sync.Mutex
 	started map[types.UID]bool // commands this process took up (running or done)
@@ -90,14 +96,18 @@ func Start(ctx context.Context, cfg *rest.Config, agents Agents, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("bcs commands: %w", err)
 	}
-	go New(commands, kube, agents, log).Run(ctx, 4)
+	deployments, err := clients.NewDeployments(cfg)
+	if err != nil {
+		return fmt.Errorf("bcs commands: %w", err)
+	}
+	go New(commands, deployments, kube, agents, log).Run(ctx, 4)
 	return nil
 }
 
 // New builds the controller.
-func New(commands *Commands, kube kubernetes.Interface, agents Agents, log *slog.Logger) *Controller {
+func New(commands *Commands, deployments *Deployments, kube kubernetes.Interface, agents Agents, log *slog.Logger) *Controller {
 	c := &Controller{
-		commands: commands, kube: kube, agents: agents, log: log, now: time.Now,
+		commands: commands, deployments: deployments, kube: kube, agents: agents, log: log, now: time.Now,
 		slots:   make(chan struct{}, Parallelism),
 		started: map[types.UID]bool{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -220,8 +230,23 @@ func (r *run) execute(ctx context.Context, todo []command.TaskRef) {
 		}
 	}
 	var tasks sync.WaitGroup
+	// The targets were written by whoever made the Command: only the
+	// taskgroups of the application (or the deployment's applications)
+	// it names are run in.
+	allowed, err := r.c.targetApplications(ctx, r.cmd)
+	if err != nil {
+		for _, t := range todo {
+			r.record(t, command.StatusFailed, err.Error(), nil)
+		}
+		todo = nil
+	}
 	for _, t := range todo {
 		pod := pods[r.cmd.Status.Taskgroups[t.Group].Pod] // nil: gone
+		if pod != nil && !allowed[pod.Labels[application.LabelApplication]] {
+			ref := r.cmd.Spec.CommandTargetRef
+			r.record(t, command.StatusFailed, fmt.Sprintf("pod %s is not a taskgroup of %s %s.%s", pod.Name, ref.Kind, ref.Namespace, ref.Name), nil)
+			continue
+		}
 		select {
 		case r.c.slots <- struct{}{}:
 		case <-ctx.Done():
@@ -240,6 +265,34 @@ func (r *run) execute(ctx context.Context, todo []command.TaskRef) {
 	<-flushed
 	sum := command.Summarize(&r.cmd.Status)
 	log.Info("bcs command done", "tasks", len(todo), "finish", sum.Finish, "failed", sum.Failed, "took", time.Since(start).Round(time.Millisecond))
+}
+
+// targetApplications are the (Kubernetes) names of the applications whose
+// taskgroups cmd may run in: the application it names, or both
+// applications of the deployment it names.
+func (c *Controller) targetApplications(ctx context.Context, cmd *v1alpha1.Command) (map[string]bool, error) {
+	ref := cmd.Spec.CommandTargetRef
+	name, err := names.Kube(ref.Name)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", ref.Name, err)
+	}
+	if !strings.EqualFold(ref.Kind, "Deployment") {
+		return map[string]bool{name: true}, nil
+	}
+	d, err := c.deployments.Namespace(cmd.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading deployment %s.%s: %w", ref.Namespace, ref.Name, err)
+	}
+	out := map[string]bool{}
+	for _, a := range []*v1alpha1.DeploymentApplication{d.Status.Application, d.Status.ApplicationExt} {
+		if a == nil {
+			continue
+		}
+		if n, err := names.Kube(a.Name); err == nil {
+			out[n] = true
+		}
+	}
+	return out, nil
 }
 
 // runTask runs the command in one task and records how it went.
