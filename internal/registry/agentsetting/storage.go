@@ -30,21 +30,16 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Sto
 	s.PrepareUpdate = func(a, old *v1alpha1.AgentSetting) { a.Status = old.Status }
 	s.ValidateCreate = validation.ValidateAgentSetting
 	s.ValidateUpdateFn = validation.ValidateAgentSettingUpdate
-	s.ResetFields, s.APIVersion = []string{"status"}, v1alpha1.SchemeGroupVersion.String()
-	settings, err := store.New(store.Resource{
+	s.APIVersion = v1alpha1.SchemeGroupVersion.String()
+	settings, status, err := store.NewWithStatus(store.Resource{
 		Resource: Resource,
 		Singular: "agentsetting",
 		New:      func() runtime.Object { return &v1alpha1.AgentSetting{} },
 		NewList:  func() runtime.Object { return &v1alpha1.AgentSettingList{} },
 		Table:    printers.AgentSettings(),
-		Create:   s, Update: s, Delete: s,
-	}, opts)
+	}, s, func(a, old *v1alpha1.AgentSetting) { a.Spec = old.Spec }, []string{"spec"}, opts)
 	if err != nil {
 		return nil, err
 	}
-	status := s
-	status.ValidateUpdateFn = nil
-	status.PrepareUpdate = func(a, old *v1alpha1.AgentSetting) { a.Spec = old.Spec }
-	status.ResetFields = []string{"spec"}
-	return &Storage{AgentSetting: settings, Status: store.NewSubresource(settings, status)}, nil
+	return &Storage{AgentSetting: settings, Status: status}, nil
 }

@@ -41,21 +41,16 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Sto
 	}
 	s.ValidateCreate = validation.ValidateApplication
 	s.ValidateUpdateFn = validation.ValidateApplicationUpdate
-	s.ResetFields, s.APIVersion = []string{"status"}, v1alpha1.SchemeGroupVersion.String()
-	apps, err := store.New(store.Resource{
+	s.APIVersion = v1alpha1.SchemeGroupVersion.String()
+	apps, status, err := store.NewWithStatus(store.Resource{
 		Resource: Resource,
 		Singular: "application",
 		New:      func() runtime.Object { return &v1alpha1.Application{} },
 		NewList:  func() runtime.Object { return &v1alpha1.ApplicationList{} },
 		Table:    printers.Applications(),
-		Create:   s, Update: s, Delete: s,
-	}, opts)
+	}, s, func(app, old *v1alpha1.Application) { app.Spec = old.Spec }, []string{"spec"}, opts)
 	if err != nil {
 		return nil, err
 	}
-	status := s
-	status.ValidateUpdateFn = nil
-	status.PrepareUpdate = func(app, old *v1alpha1.Application) { app.Spec = old.Spec }
-	status.ResetFields = []string{"spec"}
-	return &Storage{Application: apps, Status: store.NewSubresource(apps, status)}, nil
+	return &Storage{Application: apps, Status: status}, nil
 }

@@ -28,21 +28,16 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Sto
 	s.PrepareUpdate = func(c, old *v1alpha1.Command) { c.Status = old.Status }
 	s.ValidateCreate = validation.ValidateCommand
 	s.ValidateUpdateFn = validation.ValidateCommandUpdate
-	s.ResetFields, s.APIVersion = []string{"status"}, v1alpha1.SchemeGroupVersion.String()
-	commands, err := store.New(store.Resource{
+	s.APIVersion = v1alpha1.SchemeGroupVersion.String()
+	commands, status, err := store.NewWithStatus(store.Resource{
 		Resource: Resource,
 		Singular: "command",
 		New:      func() runtime.Object { return &v1alpha1.Command{} },
 		NewList:  func() runtime.Object { return &v1alpha1.CommandList{} },
 		Table:    printers.Commands(),
-		Create:   s, Update: s, Delete: s,
-	}, opts)
+	}, s, func(c, old *v1alpha1.Command) { c.Spec = old.Spec; c.ID = old.ID }, []string{"spec", "id"}, opts)
 	if err != nil {
 		return nil, err
 	}
-	status := s
-	status.ValidateUpdateFn = nil
-	status.PrepareUpdate = func(c, old *v1alpha1.Command) { c.Spec = old.Spec; c.ID = old.ID }
-	status.ResetFields = []string{"spec", "id"}
-	return &Storage{Command: commands, Status: store.NewSubresource(commands, status)}, nil
+	return &Storage{Command: commands, Status: status}, nil
 }

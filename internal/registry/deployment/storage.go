@@ -39,21 +39,16 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*Sto
 	}
 	s.ValidateCreate = validation.ValidateDeployment
 	s.ValidateUpdateFn = validation.ValidateDeploymentUpdate
-	s.ResetFields, s.APIVersion = []string{"status"}, v1alpha1.SchemeGroupVersion.String()
-	deployments, err := store.New(store.Resource{
+	s.APIVersion = v1alpha1.SchemeGroupVersion.String()
+	deployments, status, err := store.NewWithStatus(store.Resource{
 		Resource: Resource,
 		Singular: "deployment",
 		New:      func() runtime.Object { return &v1alpha1.Deployment{} },
 		NewList:  func() runtime.Object { return &v1alpha1.DeploymentList{} },
 		Table:    printers.Deployments(),
-		Create:   s, Update: s, Delete: s,
-	}, opts)
+	}, s, func(d, old *v1alpha1.Deployment) { d.Spec = old.Spec }, []string{"spec"}, opts)
 	if err != nil {
 		return nil, err
 	}
-	status := s
-	status.ValidateUpdateFn = nil
-	status.PrepareUpdate = func(d, old *v1alpha1.Deployment) { d.Spec = old.Spec }
-	status.ResetFields = []string{"spec"}
-	return &Storage{Deployment: deployments, Status: store.NewSubresource(deployments, status)}, nil
+	return &Storage{Deployment: deployments, Status: status}, nil
 }

@@ -96,3 +96,22 @@ func resetFields(s rest.RESTUpdateStrategy) rest.ResetFieldsStrategy {
 	}
 	return nil
 }
+
+// NewWithStatus builds the store of a kind whose status has its own
+// endpoint (`<resource>/status`) and is written only there: writes of the
+// object keep the stored status (s.PrepareUpdate must do that; "status"
+// is reset under server-side apply), status writes keep everything else
+// (keep copies it from the stored object; specFields are reset there).
+func NewWithStatus[T runtime.Object](r Resource, s Strategy[T], keep func(obj, old T), specFields []string, opts generic.RESTOptionsGetter) (*genericregistry.Store, *SubresourceREST, error) {
+	s.ResetFields = []string{"status"}
+	r.Create, r.Update, r.Delete = s, s, s
+	objects, err := New(r, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	status := s
+	status.ValidateUpdateFn = nil
+	status.PrepareUpdate = keep
+	status.ResetFields = specFields
+	return objects, NewSubresource(objects, status), nil
+}
