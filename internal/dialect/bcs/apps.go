@@ -285,6 +285,13 @@ func (a apps) update(ctx context.Context, body []byte, instances string, resourc
 	if err != nil {
 		return err
 	}
+	return a.updateTo(ctx, posted, instances, resourcesOnly, rollback)
+}
+
+// updateTo is update with the posted application read (a deployment's
+// args=resource passes its application's).
+func (a apps) updateTo(ctx context.Context, posted *v1alpha1.Application, instances string, resourcesOnly, rollback bool) *Error {
+	var err *Error
 	var current *v1alpha1.Application
 	n := 0 // taskgroups to rebuild; 0: all
 	for attempt := 0; ; attempt++ {
@@ -340,27 +347,6 @@ func (a apps) update(ctx context.Context, body []byte, instances string, resourc
 
 // annotate sets one annotation on a taskgroup Pod (the one with p's UID;
 // a Pod gone meanwhile is left alone).
-// resize gives the application the resources posted has, in place on
-// every taskgroup (args=resource): only resources may differ.
-func (a apps) resize(ctx context.Context, current, posted *v1alpha1.Application) *Error {
-	updated, err := Updated(current, posted, true)
-	if err != nil {
-		return err
-	}
-	u, cerr := toUnstructured(updated)
-	if cerr != nil {
-		return internalError(cerr)
-	}
-	if _, err := a.client().Update(ctx, u, metav1.UpdateOptions{}); err != nil {
-		return fromAPIError(err, KindApplication)
-	}
-	pods, err := a.taskGroupPods(ctx, updated)
-	if err != nil {
-		return err
-	}
-	return resizeTaskGroups(ctx, a.kube, updated, pods)
-}
-
 func (a apps) annotate(ctx context.Context, p *corev1.Pod, key, value string) *Error {
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 		"uid": p.UID, "annotations": map[string]string{key: value},

@@ -278,7 +278,7 @@ func (d deployments) update(ctx context.Context, body []byte, resourcesOnly bool
 	if resourcesOnly {
 		postedApp := &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: app.Name},
 			Spec: deployment.FromSpec(dep.Spec).Application(app.Spec.Metadata.Name, app.Spec.Instance)}
-		if err := d.apps.resize(ctx, app, postedApp); err != nil {
+		if err := d.apps.updateTo(ctx, postedApp, "", true, false); err != nil {
 			return err
 		}
 	}
