@@ -129,19 +129,9 @@ func TestBCSConstraints(t *testing.T) {
 		return err == nil && n == 2
 	})
 
-	// Agent settings' noSchedule{dedicated: gpu} on b.
-	s.Kubectl("taint", "node", b, "dedicated=gpu:NoSchedule")
-	onB := `{"name":"hostname","operate":"CLUSTER","type":3,"text":{"value":"` + b + `"}}`
-	tolerate := `{"unionData":[{"name":"dedicated","operate":"TOLERATION","type":3,"text":{"value":"gpu"}}]}`
-	post("plain", 1, rule(onB))
-	post("tolerant", 1, `{"intersectionItem":[{"unionData":[`+onB+`]},`+tolerate+`]}`)
-	where, msgs = placed("plain", 1)
-	expect("plain", where, msgs, []string{""}, "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 node(s) didn't match BCS constraint CLUSTER hostname.")
-	where, msgs = placed("tolerant", 1)
-	expect("tolerant", where, msgs, []string{b}, "")
-
 	// Scaled to 2, the unique application's Pending taskgroup is gone or
-	// takes the node the removed one leaves.
+	// takes the node the removed one leaves (before b is tainted below:
+	// the freed node may be b).
 	c.do("PUT", "/namespaces/"+ns+"/applications/unique/scale/2", bcs.DefaultClusterID, "").expect(t, "scale unique to 2", 200, 0)
 	waitFor(t, "unique on both nodes after the scale", func() bool {
 		pods, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: application.LabelApplication + "=unique"})
@@ -154,6 +144,17 @@ func TestBCSConstraints(t *testing.T) {
 		slices.Sort(on)
 		return err == nil && slices.Equal(on, []string{a, b})
 	})
+
+	// Agent settings' noSchedule{dedicated: gpu} on b.
+	s.Kubectl("taint", "node", b, "dedicated=gpu:NoSchedule")
+	onB := `{"name":"hostname","operate":"CLUSTER","type":3,"text":{"value":"` + b + `"}}`
+	tolerate := `{"unionData":[{"name":"dedicated","operate":"TOLERATION","type":3,"text":{"value":"gpu"}}]}`
+	post("plain", 1, rule(onB))
+	post("tolerant", 1, `{"intersectionItem":[{"unionData":[`+onB+`]},`+tolerate+`]}`)
+	where, msgs = placed("plain", 1)
+	expect("plain", where, msgs, []string{""}, "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 node(s) didn't match BCS constraint CLUSTER hostname.")
+	where, msgs = placed("tolerant", 1)
+	expect("tolerant", where, msgs, []string{b}, "")
 }
 
 func podCondition(p *corev1.Pod, typ corev1.PodConditionType) *corev1.PodCondition {
