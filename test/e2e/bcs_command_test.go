@@ -286,7 +286,7 @@ func TestBCSCommandDeployment(t *testing.T) {
 		ids, running := byIndex(tg.taskgroups("web"))
 		return running && len(ids) == 2
 	})
-	d.do("PUT", d.base, bcs.DefaultClusterID, deploymentBody(ns, "web", 2, "v2",
+	d.update("web", deploymentBody(ns, "web", 2, "v2",
 		`"maxUnavilable":0,"maxSurge":1,"upgradeDuration":0,"rollingManually":true,"rollingOrder":"CreateFirst"`)).expect(t, "update", 200, 0)
 	v := d.waitStatus("web", "UpdatePaused")
 	if v.Application == nil || v.ApplicationExt == nil {
