@@ -18,6 +18,7 @@ import (
 	bcsv1alpha1 "github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	podyardv1alpha1 "github.com/podyard/podyard/internal/apis/podyard/v1alpha1"
 	"github.com/podyard/podyard/internal/nodeclient"
+	admissionwebhookregistry "github.com/podyard/podyard/internal/registry/admissionwebhook"
 	"github.com/podyard/podyard/internal/registry/agentsetting"
 	"github.com/podyard/podyard/internal/registry/application"
 	"github.com/podyard/podyard/internal/registry/applicationversion"
@@ -109,6 +110,10 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: command storage: %w", err)
 	}
+	bcsWebhooks, err := admissionwebhookregistry.NewStorage(scheme, opts)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: admission webhook storage: %w", err)
+	}
 	bcsGroup := genericapiserver.NewDefaultAPIGroupInfo(bcsv1alpha1.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	bcsGroup.NegotiatedSerializer = withoutProtobuf{bcsGroup.NegotiatedSerializer}
 	bcsGroup.VersionedResourcesStorageMap[bcsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
@@ -123,6 +128,7 @@ func installAPIs(server *genericapiserver.GenericAPIServer, scheme *Scheme, opts
 		"deployments/status": deployments.Status,
 		"commands":           kubectlNames(bcsCommands.Command, nil, "bcs"),
 		"commands/status":    bcsCommands.Status,
+		"admissionwebhooks":  kubectlNames(bcsWebhooks, nil, "bcs"),
 	}
 	if err := server.InstallAPIGroup(&bcsGroup); err != nil {
 		return nil, fmt.Errorf("apiserver: install bcs.podyard.io/v1alpha1: %w", err)

@@ -42,6 +42,7 @@ import (
 	"github.com/podyard/podyard/internal/etcd"
 	"github.com/podyard/podyard/internal/generated/openapi"
 	"github.com/podyard/podyard/internal/pki"
+	admissionwebhookregistry "github.com/podyard/podyard/internal/registry/admissionwebhook"
 	agentsettingregistry "github.com/podyard/podyard/internal/registry/agentsetting"
 	applicationregistry "github.com/podyard/podyard/internal/registry/application"
 	applicationversionregistry "github.com/podyard/podyard/internal/registry/applicationversion"
@@ -186,12 +187,18 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	bcsConfig.ServerURL = url // its cluster/endpoints
 	bcsConfig.TaskGroups = bcs.NewTaskGroupCache(config.Authorization.Authorizer)
 	bcsConfig.Agents = agents
+	bcsConfig.Webhooks = bcs.NewWebhookCache()
 	bcsHandler := bcs.NewHandler(bcsConfig, config.LoopbackClientConfig, log)
 	for _, prefix := range bcs.PathPrefixes {
 		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)
 	}
 	if err := server.AddPostStartHook("podyard-bcs-taskgroup-cache", func(hc genericapiserver.PostStartHookContext) error {
 		return bcsConfig.TaskGroups.Start(hc.Context, hc.LoopbackClientConfig)
+	}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	if err := server.AddPostStartHook("podyard-bcs-webhooks", func(hc genericapiserver.PostStartHookContext) error {
+		return bcsConfig.Webhooks.Start(hc.Context, hc.LoopbackClientConfig)
 	}); err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
@@ -334,6 +341,7 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 		agentsettingregistry.Resource,
 		deploymentregistry.Resource,
 		commandregistry.Resource,
+		admissionwebhookregistry.Resource,
 	} {
 		factory.SetSerializer(resource, runtime.ContentTypeJSON, nil)
 	}

@@ -66,7 +66,7 @@ func TestApplicationAPI(t *testing.T) {
 			t.Errorf("kubectl api-resources: applications: %q", line)
 		}
 	}
-	if !slices.Equal(kinds, []string{"AgentSetting", "Application", "ApplicationVersion", "Command", "Deployment"}) {
+	if !slices.Equal(kinds, []string{"AdmissionWebhook", "AgentSetting", "Application", "ApplicationVersion", "Command", "Deployment"}) {
 		t.Errorf("kubectl api-resources: kinds %v in %q", kinds, resources)
 	}
 	explain := s.Kubectl("explain", "application.spec")

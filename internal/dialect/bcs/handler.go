@@ -37,6 +37,9 @@ type Config struct {
 	TaskGroups *TaskGroupCache
 	// Agents reaches the node agents (messages and signals to tasks).
 	Agents *nodeclient.Connector
+	// Webhooks are the admission webhook configurations enforced on
+	// application and deployment creates and updates.
+	Webhooks *WebhookCache
 }
 
 // Handler serves the dialect. Each request acts as its caller: the
@@ -71,6 +74,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *Error {
 	}
 	if err := CheckCluster(r.Header.Get(ClusterHeader), h.cfg.ClusterID); err != nil {
 		return err
+	}
+	if rest, ok := CustomResourcePath(r.URL.Path); ok {
+		return h.serveCustomResources(w, r, caller, rest)
+	}
+	if route, ok := AdmissionWebhookPath(r.URL.Path); ok {
+		return h.serveAdmissionWebhooks(w, r, caller, route)
 	}
 	if route, methods, ok := ParseClusterPath(r.URL.Path); ok { // no namespace
 		cfg := impersonating(h.loopback, caller)

@@ -26,6 +26,13 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
+		v1alpha1.AdmissionHook{}.OpenAPIModelName():                      schema_internal_apis_bcs_v1alpha1_AdmissionHook(ref),
+		v1alpha1.AdmissionHookClientConfig{}.OpenAPIModelName():          schema_internal_apis_bcs_v1alpha1_AdmissionHookClientConfig(ref),
+		v1alpha1.AdmissionNamespaceSelector{}.OpenAPIModelName():         schema_internal_apis_bcs_v1alpha1_AdmissionNamespaceSelector(ref),
+		v1alpha1.AdmissionResourcesRef{}.OpenAPIModelName():              schema_internal_apis_bcs_v1alpha1_AdmissionResourcesRef(ref),
+		v1alpha1.AdmissionWebhook{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_AdmissionWebhook(ref),
+		v1alpha1.AdmissionWebhookList{}.OpenAPIModelName():               schema_internal_apis_bcs_v1alpha1_AdmissionWebhookList(ref),
+		v1alpha1.AdmissionWebhookSpec{}.OpenAPIModelName():               schema_internal_apis_bcs_v1alpha1_AdmissionWebhookSpec(ref),
 		v1alpha1.AgentSetting{}.OpenAPIModelName():                       schema_internal_apis_bcs_v1alpha1_AgentSetting(ref),
 		v1alpha1.AgentSettingList{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_AgentSettingList(ref),
 		v1alpha1.AgentSettingSpec{}.OpenAPIModelName():                   schema_internal_apis_bcs_v1alpha1_AgentSettingSpec(ref),
@@ -422,6 +429,304 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		runtime.Unknown{}.OpenAPIModelName():                             schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
 		intstr.IntOrString{}.OpenAPIModelName():                          schema_apimachinery_pkg_util_intstr_IntOrString(ref),
 		version.Info{}.OpenAPIModelName():                                schema_k8sio_apimachinery_pkg_version_Info(ref),
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionHook(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionHook is one BCS webhook.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"failurePolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "FailurePolicy is Fail (a failed call refuses the request) or Ignore (the hook is skipped).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"clientConfig": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ClientConfig says where the hook is.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.AdmissionHookClientConfig{}.OpenAPIModelName()),
+						},
+					},
+					"namespaceSelector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NamespaceSelector limits the hook to BCS namespaces (In) or excludes them (NotIn).",
+							Ref:         ref(v1alpha1.AdmissionNamespaceSelector{}.OpenAPIModelName()),
+						},
+					},
+					"timeoutSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TimeoutSeconds bounds a call (Podyard's; BCS had none): 10 when unset.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"name", "clientConfig"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AdmissionHookClientConfig{}.OpenAPIModelName(), v1alpha1.AdmissionNamespaceSelector{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionHookClientConfig(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionHookClientConfig is BCS's WebhookClientConfig: a URL, or a Service (name, namespace, port, path) reached over https.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"url": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"caBundle": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CABundle is the base64 PEM of the CA that signed the hook's certificate.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionNamespaceSelector(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionNamespaceSelector is BCS's NamespaceSelector.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"operator": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Operator is In or NotIn.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"values": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"operator"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionResourcesRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionResourcesRef is BCS's ResourcesRef.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"operation": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Operation is Create (POST) or Update (PUT).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is application or deployment.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"operation", "kind"},
+			},
+		},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionWebhook(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionWebhook is a BCS admission webhook configuration: which operation (Create or Update) on which kind of BCS object (application or deployment) sends the request body through which hooks, in order. BCS clients manage it at /crd/namespaces/{ns}/admissionwebhook; the dialect enforces it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.AdmissionWebhookSpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AdmissionWebhookSpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionWebhookList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionWebhookList is a list of AdmissionWebhooks.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AdmissionWebhook{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AdmissionWebhook{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_internal_apis_bcs_v1alpha1_AdmissionWebhookSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AdmissionWebhookSpec is BCS's AdmissionWebhookConfiguration with its JSON names.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Metadata is the BCS metadata: the original name and namespace.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"resourcesRef": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ResourcesRef says which requests the hooks see.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.AdmissionResourcesRef{}.OpenAPIModelName()),
+						},
+					},
+					"admissionWebhooks": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AdmissionWebhooks are called in this order, each with the body the previous one answered.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AdmissionHook{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"metadata", "resourcesRef", "admissionWebhooks"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AdmissionHook{}.OpenAPIModelName(), v1alpha1.AdmissionResourcesRef{}.OpenAPIModelName(), v1alpha1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 

@@ -16,7 +16,8 @@ var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1alpha
 func AddToScheme(s *runtime.Scheme) error {
 	s.AddKnownTypes(SchemeGroupVersion, &Application{}, &ApplicationList{},
 		&ApplicationVersion{}, &ApplicationVersionList{}, &AgentSetting{}, &AgentSettingList{},
-		&Deployment{}, &DeploymentList{}, &Command{}, &CommandList{})
+		&Deployment{}, &DeploymentList{}, &Command{}, &CommandList{},
+		&AdmissionWebhook{}, &AdmissionWebhookList{})
 	metav1.AddToGroupVersion(s, SchemeGroupVersion)
 	return nil
 }

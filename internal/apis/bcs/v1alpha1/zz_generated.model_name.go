@@ -8,6 +8,41 @@
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionHook) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionHook"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionHookClientConfig) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionHookClientConfig"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionNamespaceSelector) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionNamespaceSelector"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionResourcesRef) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionResourcesRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionWebhook) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionWebhook"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionWebhookList) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionWebhookList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AdmissionWebhookSpec) OpenAPIModelName() string {
+	return "io.podyard.bcs.v1alpha1.AdmissionWebhookSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AgentSetting) OpenAPIModelName() string {
 	return "io.podyard.bcs.v1alpha1.AgentSetting"
 }
