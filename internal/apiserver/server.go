@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -159,15 +160,28 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 		etcdTLS = etcd.TLS{CertFile: creds.EtcdClientCertFile, KeyFile: creds.EtcdClientKeyFile, TrustedCAFile: creds.CACertFile}
 	}
 	commandTokens := &runcommand.Tokens{}
-	config, tokens, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS, inProcess, commandTokens)
+	config, tokens, etcdOptions, err := newConfig(scheme, ln, creds, etcdServers, etcdTLS, inProcess, commandTokens)
 	if err != nil {
 		return err
 	}
 	if o.RequestTimeout > 0 {
 		config.RequestTimeout = o.RequestTimeout
 	}
-	server, err := config.Complete().New("podyard", genericapiserver.NewEmptyDelegate())
+	extensionsConfig, err := newExtensionsConfig(config, etcdOptions, inProcess)
 	if err != nil {
+		return err
+	}
+	extensions, err := extensionsConfig.Complete().New(genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return fmt.Errorf("apiserver: apiextensions: %w", err)
+	}
+	server, err := config.Complete().New("podyard", extensions.GenericAPIServer)
+	if err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	if err := server.AddPostStartHook("podyard-crd-openapi", func(hc genericapiserver.PostStartHookContext) error {
+		return publishExtensionsOpenAPI(hc.Context, server, extensions)
+	}); err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
 	agentCert, err := tls.LoadX509KeyPair(creds.AgentClientCertFile, creds.AgentClientKeyFile)
@@ -249,7 +263,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	return nil
 }
 
-func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS, inProcess *inProcessStorage, commandTokens authenticator.Token) (*genericapiserver.RecommendedConfig, authenticator.Token, error) {
+func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers []string, etcdTLS etcd.TLS, inProcess *inProcessStorage, commandTokens authenticator.Token) (*genericapiserver.RecommendedConfig, authenticator.Token, *genericoptions.EtcdOptions, error) {
 	c := genericapiserver.NewRecommendedConfig(scheme.Codecs)
 	c.EffectiveVersion = version.Effective()
 
@@ -257,9 +271,12 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 	serving.Listener = ln
 	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: creds.ServingCertFile, KeyFile: creds.ServingKeyFile}
 	if err := serving.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
-		return nil, nil, fmt.Errorf("apiserver: serving: %w", err)
+		return nil, nil, nil, fmt.Errorf("apiserver: serving: %w", err)
 	}
 	c.ExternalAddress = ln.Addr().String()
+	// One aggregated discovery for this server and the apiextensions server
+	// it delegates to: /apis lists the CRDs' groups too.
+	c.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
 	c.LongRunningFunc = longRunningCheck()
 	// On shutdown, end watches (clients re-list elsewhere or after the
 	// restart) instead of waiting for them until the shutdown timeout.
@@ -267,17 +284,17 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 
 	clientCA, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", creds.CACertFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("apiserver: client CA: %w", err)
+		return nil, nil, nil, fmt.Errorf("apiserver: client CA: %w", err)
 	}
 	if err := c.Authentication.ApplyClientCert(clientCA, c.SecureServing); err != nil {
-		return nil, nil, fmt.Errorf("apiserver: client CA: %w", err)
+		return nil, nil, nil, fmt.Errorf("apiserver: client CA: %w", err)
 	}
 	var tokens authenticator.Token
 	if c.Authentication.Authenticator, tokens, err = newAuthenticator(clientCA, creds.TokensFile, commandTokens); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if c.Authorization.Authorizer, c.RuleResolver, err = newAuthorizer(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	namer := openapinamer.NewDefinitionNamer(scheme.External)
@@ -286,16 +303,17 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
 	c.OpenAPIV3Config.Info.Title = "Podyard"
 
-	if err := applyStorage(c, scheme, etcdServers, etcdTLS); err != nil {
-		return nil, nil, err
+	etcdOptions, err := applyStorage(c, scheme, etcdServers, etcdTLS)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if inProcess != nil {
 		c.RESTOptionsGetter = inProcess.wrap(c.RESTOptionsGetter)
 	}
 	if err := applyAdmission(c); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, tokens, nil
+	return c, tokens, etcdOptions, nil
 }
 
 // longRunningCheck tells the requests that last as long as their client wants
@@ -313,7 +331,7 @@ func longRunningCheck() apirequest.LongRunningRequestCheck {
 
 // applyStorage stores objects as protobuf under /registry/<resource>/...,
 // the layout kube-apiserver uses, with the watch cache in front.
-func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdServers []string, tls etcd.TLS) error {
+func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdServers []string, tls etcd.TLS) (*genericoptions.EtcdOptions, error) {
 	backend := storagebackend.NewDefaultConfig("/registry", nil)
 	backend.Transport.ServerList = etcdServers
 	backend.Transport.CertFile, backend.Transport.KeyFile, backend.Transport.TrustedCAFile = tls.CertFile, tls.KeyFile, tls.TrustedCAFile
@@ -346,9 +364,9 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 		factory.SetSerializer(resource, runtime.ContentTypeJSON, nil)
 	}
 	if err := etcdOptions.ApplyWithStorageFactoryTo(factory, &c.Config); err != nil {
-		return fmt.Errorf("apiserver: etcd: %w", err)
+		return nil, fmt.Errorf("apiserver: etcd: %w", err)
 	}
-	return nil
+	return etcdOptions, nil
 }
 
 // applyAdmission installs the admission chain: NamespaceLifecycle refuses

@@ -1,0 +1,128 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
+	apiextensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
+	openapicontroller "k8s.io/apiextensions-apiserver/pkg/controller/openapi"
+	openapiv3controller "k8s.io/apiextensions-apiserver/pkg/controller/openapiv3"
+	extensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/kube-openapi/pkg/aggregator"
+	"k8s.io/kube-openapi/pkg/spec3"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+)
+
+// extensionsGroupPath is the apiextensions group's document under /openapi/v3.
+const extensionsGroupPath = "apis/" + apiextensionsv1.GroupName + "/" + "v1"
+
+// newExtensionsConfig configures k8s.io/apiextensions-apiserver, the server
+// Podyard's own delegates to (as kube-apiserver does): CustomResourceDefinitions
+// and the custom resources they define, with the same authentication,
+// authorization, admission and etcd as every other resource. It shares c's
+// aggregated discovery, so /apis lists the CRD groups beside the built-in ones.
+func newExtensionsConfig(c *genericapiserver.RecommendedConfig, etcd *genericoptions.EtcdOptions, inProcess *inProcessStorage) (*apiextensionsapiserver.Config, error) {
+	generic := c.Config // a shallow copy, as kube-apiserver makes
+	generic.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
+	generic.RESTOptionsGetter = nil
+
+	crdEtcd := *etcd
+	crdEtcd.StorageConfig.Codec = apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1beta1.SchemeGroupVersion, apiextensionsv1.SchemeGroupVersion)
+	// CRDs are stored as v1beta1, kube-apiserver's choice (smaller; see issue 82292).
+	crdEtcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(apiextensionsv1beta1.SchemeGroupVersion, schema.GroupKind{Group: apiextensionsv1beta1.GroupName})
+	crdEtcd.SkipHealthEndpoints = true // the server's own etcd checks cover it
+	if err := crdEtcd.ApplyTo(&generic); err != nil {
+		return nil, fmt.Errorf("apiserver: apiextensions storage: %w", err)
+	}
+	generic.MergedResourceConfig = apiextensionsapiserver.DefaultAPIResourceConfigSource()
+
+	namer := openapinamer.NewDefinitionNamer(apiextensionsapiserver.Scheme)
+	generic.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(extensionsopenapi.GetOpenAPIDefinitions, namer)
+	generic.OpenAPIConfig.Info.Title = "Podyard"
+	generic.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(extensionsopenapi.GetOpenAPIDefinitions, namer)
+	generic.OpenAPIV3Config.Info.Title = "Podyard"
+
+	crdOptions := apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, generic.ResourceTransformers, generic.StorageObjectCountTracker)
+	if inProcess != nil {
+		generic.RESTOptionsGetter = inProcess.wrap(generic.RESTOptionsGetter)
+		crdOptions = inProcess.wrap(crdOptions)
+	}
+	return &apiextensionsapiserver.Config{
+		GenericConfig: &genericapiserver.RecommendedConfig{Config: generic, SharedInformerFactory: c.SharedInformerFactory},
+		ExtraConfig: apiextensionsapiserver.ExtraConfig{
+			CRDRESTOptionsGetter: crdOptions,
+			MasterCount:          1,
+		},
+	}, nil
+}
+
+// publishExtensionsOpenAPI makes server's /openapi/v2 and /openapi/v3 (the
+// documents kubectl reads for explain and validation) describe the
+// apiextensions group and every established CRD, as kube-apiserver's
+// aggregator does for its delegates: the apiextensions group's own document
+// is copied from its server once, and the library's CRD OpenAPI controllers
+// keep the CRDs' current on server's documents. Call it after PrepareRun.
+func publishExtensionsOpenAPI(ctx context.Context, server *genericapiserver.GenericAPIServer, extensions *apiextensionsapiserver.CustomResourceDefinitions) error {
+	v3, err := extensionsOpenAPIV3(extensions.GenericAPIServer.UnprotectedHandler())
+	if err != nil {
+		return err
+	}
+	server.OpenAPIV3VersionedService.UpdateGroupVersion(extensionsGroupPath, v3)
+
+	static := server.StaticOpenAPISpec
+	if ext := extensions.GenericAPIServer.StaticOpenAPISpec; ext != nil {
+		merged := &spec.Swagger{}
+		if err := copySwagger(merged, static); err != nil {
+			return err
+		}
+		if err := aggregator.MergeSpecsIgnorePathConflictRenamingDefinitionsAndParameters(merged, ext); err != nil {
+			return fmt.Errorf("apiserver: merging the apiextensions OpenAPI: %w", err)
+		}
+		static = merged
+	}
+	crds := extensions.Informers.Apiextensions().V1().CustomResourceDefinitions()
+	go openapicontroller.NewController(crds).Run(static, server.OpenAPIVersionedService, ctx.Done())
+	go openapiv3controller.NewController(crds).Run(server.OpenAPIV3VersionedService, ctx.Done())
+	return nil
+}
+
+// extensionsOpenAPIV3 reads the apiextensions group's OpenAPI v3 document
+// from its server's handler (no network: the handler is called in process).
+func extensionsOpenAPIV3(handler http.Handler) (*spec3.OpenAPI, error) {
+	req := httptest.NewRequest(http.MethodGet, "/openapi/v3/"+extensionsGroupPath, nil)
+	req.Header.Set("Accept", "application/json")
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("apiserver: apiextensions OpenAPI v3: HTTP %d: %s", rec.Code, rec.Body.String())
+	}
+	doc := &spec3.OpenAPI{}
+	if err := json.Unmarshal(rec.Body.Bytes(), doc); err != nil {
+		return nil, fmt.Errorf("apiserver: apiextensions OpenAPI v3: %w", err)
+	}
+	return doc, nil
+}
+
+// copySwagger deep-copies src into dst (the merge writes into its destination,
+// and the server's static document must stay as it is).
+func copySwagger(dst, src *spec.Swagger) error {
+	b, err := json.Marshal(src)
+	if err != nil {
+		return fmt.Errorf("apiserver: copying the OpenAPI document: %w", err)
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("apiserver: copying the OpenAPI document: %w", err)
+	}
+	return nil
+}

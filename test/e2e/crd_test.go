@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+)
+
+// crontabCRD is Kubernetes' documented CronTab example with a structural
+// schema (a pattern, a minimum, a default), the status and scale
+// subresources and a printer column, in a group of its own.
+func crontabCRD(group string) string {
+	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.%[1]s
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct%[2]s]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+    additionalPrinterColumns:
+    - {name: Schedule, type: string, jsonPath: .spec.cronSpec}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            description: What the CronTab runs and when.
+            properties:
+              cronSpec: {type: string, pattern: '^(\d+|\*)(/\d+)?(\s+(\d+|\*)(/\d+)?){4}$'}
+              image: {type: string}
+              replicas: {type: integer, minimum: 1, default: 1}
+          status:
+            type: object
+            properties:
+              replicas: {type: integer}
+`, group, strings.ReplaceAll(group, ".", ""))
+}
+
+// TestCRD: CustomResourceDefinitions are Kubernetes' own (apiextensions-apiserver
+// behind Podyard's server): kubectl apply of a CRD and of its objects (no
+// --validate=false), structural-schema validation and defaulting, the
+// status and scale subresources, printer columns, explain, server-side
+// apply, watch, discovery, and deletion of the CRD removing its objects.
+func TestCRD(t *testing.T) {
+	s := Shared(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	group := "e2e-" + rand.String(5) + ".example.com"
+	crdName := "crontabs." + group
+	short := "ct" + strings.ReplaceAll(group, ".", "")
+	extensions := apiextensionsclient.NewForConfigOrDie(s.Config)
+	t.Cleanup(func() {
+		_ = extensions.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crdName, metav1.DeleteOptions{})
+	})
+
+	if out, errOut, err := s.KubectlResult(crontabCRD(group), "apply", "-f", "-"); err != nil {
+		t.Fatalf("kubectl apply CRD: %v\n%s%s", err, out, errOut)
+	}
+	s.Kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/"+crdName)
+
+	resource := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "crontabs"}
+	dyn := dynamic.NewForConfigOrDie(s.Config)
+	crontabs := dyn.Resource(resource).Namespace(ns)
+	w, err := crontabs.Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("watch crontabs: %v", err)
+	}
+	defer w.Stop()
+
+	obj := func(name, cron string) string {
+		return fmt.Sprintf("apiVersion: %s/v1\nkind: CronTab\nmetadata: {name: %s, namespace: %s}\nspec: {cronSpec: %q, image: my-cron-image}\n", group, name, ns, cron)
+	}
+	if out, errOut, err := s.KubectlResult(obj("nightly", "0 3 * * *"), "create", "-f", "-"); err != nil {
+		t.Fatalf("kubectl create CronTab: %v\n%s%s", err, out, errOut)
+	}
+	got, err := crontabs.Get(ctx, "nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); r != 1 {
+		t.Errorf("spec.replicas defaulted to %d, want 1", r)
+	}
+	expectEvent(t, w, watch.Added, "nightly")
+
+	// The schema refuses what it does not allow, with its field paths.
+	bad := fmt.Sprintf("apiVersion: %s/v1\nkind: CronTab\nmetadata: {name: bad, namespace: %s}\nspec: {cronSpec: nope, replicas: 0}\n", group, ns)
+	_, errOut, err := s.KubectlResult(bad, "apply", "-f", "-")
+	if err == nil || !strings.Contains(errOut, "spec.replicas: Invalid value: 0") || !strings.Contains(errOut, "spec.cronSpec") {
+		t.Errorf("kubectl apply of an invalid CronTab: err %v, stderr %s", err, errOut)
+	}
+	unknown := fmt.Sprintf("apiVersion: %s/v1\nkind: CronTab\nmetadata: {name: bad, namespace: %s}\nspec: {cronSpec: '* * * * *', extra: 1}\n", group, ns)
+	if _, errOut, err := s.KubectlResult(unknown, "apply", "-f", "-"); err == nil || !strings.Contains(errOut, `unknown field "spec.extra"`) {
+		t.Errorf("kubectl apply with an unknown field: err %v, stderr %s", err, errOut)
+	}
+
+	// Printer columns and the short name reach kubectl get.
+	if out := s.Kubectl("get", short, "-n", ns); !strings.Contains(out, "SCHEDULE") || !strings.Contains(out, "0 3 * * *") {
+		t.Errorf("kubectl get %s:\n%s", short, out)
+	}
+	if out := s.Kubectl("explain", "crontabs.spec", "--api-version="+group+"/v1"); !strings.Contains(out, "What the CronTab runs and when") || !strings.Contains(out, "cronSpec") {
+		t.Errorf("kubectl explain:\n%s", out)
+	}
+
+	// Scale and status subresources.
+	s.Kubectl("scale", "crontabs."+group, "nightly", "-n", ns, "--replicas=3")
+	got, err = crontabs.Get(ctx, "nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); r != 3 {
+		t.Errorf("after kubectl scale: spec.replicas %d, want 3", r)
+	}
+	expectEvent(t, w, watch.Modified, "nightly")
+	_ = unstructured.SetNestedField(got.Object, int64(3), "status", "replicas")
+	_ = unstructured.SetNestedField(got.Object, "9 9 * * *", "spec", "cronSpec") // ignored on /status
+	if _, err := crontabs.UpdateStatus(ctx, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("update status: %v", err)
+	}
+	got, _ = crontabs.Get(ctx, "nightly", metav1.GetOptions{})
+	if r, _, _ := unstructured.NestedInt64(got.Object, "status", "replicas"); r != 3 {
+		t.Errorf("status.replicas %d after the status update, want 3", r)
+	}
+	if c, _, _ := unstructured.NestedString(got.Object, "spec", "cronSpec"); c != "0 3 * * *" {
+		t.Errorf("a status update changed spec.cronSpec to %q", c)
+	}
+
+	// Server-side apply: a second manager owns the image.
+	apply := fmt.Sprintf("apiVersion: %s/v1\nkind: CronTab\nmetadata: {name: nightly, namespace: %s}\nspec: {image: other-image}\n", group, ns)
+	if out, errOut, err := s.KubectlResult(apply, "apply", "--server-side", "--field-manager=e2e-ssa", "-f", "-"); err == nil {
+		t.Errorf("server-side apply over another manager's field should conflict: %s", out)
+	} else if !strings.Contains(errOut, "conflict") {
+		t.Errorf("server-side apply conflict: %v %s", err, errOut)
+	}
+	if _, errOut, err := s.KubectlResult(apply, "apply", "--server-side", "--field-manager=e2e-ssa", "--force-conflicts", "-f", "-"); err != nil {
+		t.Fatalf("server-side apply --force-conflicts: %v %s", err, errOut)
+	}
+	got, _ = crontabs.Get(ctx, "nightly", metav1.GetOptions{})
+	if img, _, _ := unstructured.NestedString(got.Object, "spec", "image"); img != "other-image" {
+		t.Errorf("spec.image %q after server-side apply", img)
+	}
+	managers := map[string]bool{}
+	for _, m := range got.GetManagedFields() {
+		managers[m.Manager] = true
+	}
+	if !managers["e2e-ssa"] {
+		t.Errorf("managedFields lack the apply manager: %v", managers)
+	}
+
+	// Discovery lists the group, aggregated (kubectl) and per group.
+	if out := s.Kubectl("api-resources", "--api-group="+group, "--no-headers"); !strings.Contains(out, "crontabs") || !strings.Contains(out, short) {
+		t.Errorf("kubectl api-resources: %q", out)
+	}
+
+	// Deleting the CRD deletes its objects; a new CRD of the same name starts empty.
+	s.Kubectl("delete", "crd", crdName, "--wait=true")
+	if _, err := extensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crdName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("CRD still there after kubectl delete --wait: %v", err)
+	}
+	if out, errOut, err := s.KubectlResult(crontabCRD(group), "apply", "-f", "-"); err != nil {
+		t.Fatalf("kubectl apply CRD again: %v\n%s%s", err, out, errOut)
+	}
+	s.Kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/"+crdName)
+	waitFor(t, "the recreated CRD served", func() bool {
+		list, err := crontabs.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		if len(list.Items) != 0 {
+			t.Fatalf("objects survived their CRD: %d", len(list.Items))
+		}
+		return true
+	})
+}
+
+// expectEvent waits for the next event on w of type typ for the object name.
+func expectEvent(t *testing.T, w watch.Interface, typ watch.EventType, name string) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("watch ended before %s %s", typ, name)
+			}
+			if u, isObj := ev.Object.(*unstructured.Unstructured); isObj && ev.Type == typ && u.GetName() == name {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s event for %s", typ, name)
+		}
+	}
+}
