@@ -35,6 +35,8 @@ type apps struct {
 	cache   *TaskGroupCache // the read routes' taskgroup Pods; nil: through the API
 	caller  user.Info
 	agents  *nodeclient.Connector // reaches the node agents (messages)
+	// webhooks are the admission webhooks creates and updates go through.
+	webhooks *WebhookCache
 }
 
 func (a apps) client() dynamic.ResourceInterface {
@@ -45,7 +47,7 @@ func (a apps) client() dynamic.ResourceInterface {
 func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func() ([]byte, *Error)) (any, *Error) {
 	switch {
 	case route.Name == "" && r.Method == http.MethodPost:
-		b, err := body()
+		b, err := a.admitted(ctx, OperationCreate, KindApplication, body)
 		if err != nil {
 			return nil, err
 		}
@@ -90,14 +92,14 @@ func (a apps) serve(ctx context.Context, r *http.Request, route Route, body func
 	case route.Sub == SubRescheduler && r.Method == http.MethodPut:
 		return nil, a.reschedule(ctx, route.Name, route.TaskGroup, r.URL.Query().Get("hostRetainTime"))
 	case route.Name == "" && r.Method == http.MethodPut:
-		b, err := body()
+		b, err := a.admitted(ctx, OperationUpdate, KindApplication, body)
 		if err != nil {
 			return nil, err
 		}
 		q := r.URL.Query()
 		return nil, a.update(ctx, b, q.Get("instances"), q.Get("args") == "resource", false)
 	case route.Name == "rollback" && route.Sub == "" && r.Method == http.MethodPut:
-		b, err := body()
+		b, err := a.admitted(ctx, OperationUpdate, KindApplication, body)
 		if err != nil {
 			return nil, err
 		}

@@ -41,13 +41,13 @@ func (d deployments) client() dynamic.ResourceInterface {
 func (d deployments) serve(ctx context.Context, r *http.Request, route Route, body func() ([]byte, *Error)) (any, *Error) {
 	switch {
 	case route.Name == "" && r.Method == http.MethodPost:
-		b, err := body()
+		b, err := d.admitted(ctx, OperationCreate, KindDeployment, body)
 		if err != nil {
 			return nil, err
 		}
 		return nil, d.create(ctx, b)
 	case route.Name == "" && r.Method == http.MethodPut:
-		b, err := body()
+		b, err := d.admitted(ctx, OperationUpdate, KindDeployment, body)
 		if err != nil {
 			return nil, err
 		}

@@ -113,7 +113,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *Error {
 		if cerr != nil {
 			return internalError(fmt.Errorf("BCS API client: %w", cerr))
 		}
-		a := apps{objects: c, dyn: dyn, cluster: h.cluster, cache: h.cfg.TaskGroups, caller: caller, agents: h.cfg.Agents}
+		a := apps{objects: c, dyn: dyn, cluster: h.cluster, cache: h.cfg.TaskGroups, caller: caller, agents: h.cfg.Agents, webhooks: h.cfg.Webhooks}
 		body := func() ([]byte, *Error) { return readBody(w, r) }
 		var data any
 		var err *Error

@@ -64,7 +64,9 @@ func TestValidateAdmissionWebhook(t *testing.T) {
 		{"update", func(w *v1alpha1.AdmissionWebhook) { w.Spec.ResourcesRef.Operation = "Update" }, ""},
 		{"empty failure policy", func(w *v1alpha1.AdmissionWebhook) { hook(w, 0).FailurePolicy = "" }, ""},
 		{"http url", func(w *v1alpha1.AdmissionWebhook) { hook(w, 1).ClientConfig.URL = "http://hook.example.com/x" }, ""},
-		{"service with port and path", func(w *v1alpha1.AdmissionWebhook) { hook(w, 0).ClientConfig.Port, hook(w, 0).ClientConfig.Path = 8443, "/m" }, ""},
+		{"service with port and path", func(w *v1alpha1.AdmissionWebhook) {
+			hook(w, 0).ClientConfig.Port, hook(w, 0).ClientConfig.Path = 8443, "/m"
+		}, ""},
 		{"timeout", func(w *v1alpha1.AdmissionWebhook) { hook(w, 0).TimeoutSeconds = ptr.To[int32](30) }, ""},
 		{"no object name", func(w *v1alpha1.AdmissionWebhook) { w.Name = "" }, "metadata.name"},
 		{"no BCS name", func(w *v1alpha1.AdmissionWebhook) { w.Spec.Metadata.Name = "" }, "spec.metadata.name"},
