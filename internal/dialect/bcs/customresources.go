@@ -1,21 +1,779 @@
 package bcs
 
-import (
-	"net/http"
+// The CRD and custom resource routes. The original driver (with a
+// kubeconfig) reverse-proxied them to Kubernetes and answered Kubernetes'
+// own JSON, not the envelope (bcs-v4-wire.md §1.11); Podyard serves
+// apiextensions.k8s.io/v1 itself, so these routes translate to its API as
+// the caller and answer what it answers, Status and HTTP code included:
+//
+//	customresourcedefinitions[/{name}]         CRDs: POST, GET, PUT, DELETE
+//	customresourcesdefinitions[/{name}]        the seed's spelling of the same
+//	customresources/{group}/{version}/...      custom resources (ResolveCustomResource)
+//
+// A CRD body is BCS's (apiVersion v4, an old v1beta1 body too) and becomes
+// an apiextensions.k8s.io/v1 CRD (ToCRD); a CRD answer is Kubernetes' JSON
+// with apiVersion v4 (CRDView). Errors of these routes, the dialect's own
+// included, are Kubernetes Status objects, so a client reads one shape.
 
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+)
+
+// Route elements of the CRD and custom resource routes.
+const (
+	routeCRDs     = "customresourcedefinitions"
+	routeCRDsSeed = "customresourcesdefinitions" // the seed's getcrd spelling
+	routeCRs      = "customresources"
+)
+
+const (
+	crdGroup      = "apiextensions.k8s.io"
+	crdAPIVersion = crdGroup + "/v1"
+	crdKind       = "CustomResourceDefinition"
+	crdResource   = "customresourcedefinitions"
+	// maxUpdateAttempts bounds the read-and-replace of a PUT whose body has
+	// no resourceVersion, when others write the object meanwhile.
+	maxUpdateAttempts = 5
 )
 
 // CustomResourcePath reads the CRD and custom resource routes
 // (customresourcedefinitions[/{name}], the seed's customresourcesdefinitions,
-// customresources/...); rest is the path after the route's first element.
-// TODO(issue 14).
+// customresources/...); rest is the path below the dialect's prefix, the
+// route's first element included (ParseCustomResourceRoute reads it).
 func CustomResourcePath(p string) (rest string, ok bool) {
+	for _, prefix := range PathPrefixes {
+		after, found := strings.CutPrefix(p, prefix)
+		if !found {
+			continue
+		}
+		first, _, _ := strings.Cut(after, "/")
+		switch first {
+		case routeCRDs, routeCRDsSeed, routeCRs:
+			return after, true
+		}
+		return "", false
+	}
 	return "", false
 }
 
+// CustomResourceRoute is what a CRD or custom resource path names.
+type CustomResourceRoute struct {
+	// Definitions: customresourcedefinitions[/{name}]; Name is the CRD's.
+	Definitions bool
+	Name        string
+	// Group and Version of customresources/{group}/{version}/...; Parts are
+	// the elements after them, for ResolveCustomResource.
+	Group, Version string
+	Parts          []string
+	// Watch: an element of the path is "watch" (Kubernetes' old watch
+	// paths). The original refused such paths with 404.
+	Watch bool
+}
+
+// ParseCustomResourceRoute reads rest (from CustomResourcePath); ok is false
+// for a path no route has.
+func ParseCustomResourceRoute(rest string) (CustomResourceRoute, bool) {
+	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	var r CustomResourceRoute
+	for _, part := range parts {
+		if part == "" {
+			return CustomResourceRoute{}, false
+		}
+		if part == "watch" {
+			r.Watch = true
+		}
+	}
+	switch parts[0] {
+	case routeCRDs, routeCRDsSeed:
+		if len(parts) > 2 {
+			return CustomResourceRoute{}, false
+		}
+		r.Definitions = true
+		if len(parts) == 2 {
+			r.Name = parts[1]
+		}
+		return r, true
+	case routeCRs:
+		// group, version and at least the plural; at most
+		// namespaces/{ns}/{plural}/{name}.
+		if len(parts) < 4 || len(parts) > 7 {
+			return CustomResourceRoute{}, false
+		}
+		r.Group, r.Version, r.Parts = parts[1], parts[2], parts[3:]
+		return r, true
+	}
+	return CustomResourceRoute{}, false
+}
+
+// WatchQuery says a query asks for a watch (?watch=true): the routes serve
+// no watches.
+func WatchQuery(q url.Values) bool {
+	v, found := q["watch"]
+	if !found {
+		return false
+	}
+	for _, s := range v {
+		if s != "" && s != "0" && s != "false" {
+			return true
+		}
+	}
+	return false
+}
+
+// CustomResource is the object or collection a customresources path names,
+// resolved against the group version's resources.
+type CustomResource struct {
+	Group, Version string
+	Resource       string // the plural
+	Kind           string // what bodies must say they are
+	Namespaced     bool
+	// Namespace is the BCS namespace of the URL: "" for a cluster-scoped
+	// resource, and for the cluster-wide list of a namespaced one.
+	Namespace string
+	Name      string // "" for the collection
+}
+
+// ResolveCustomResource reads the elements after customresources/{group}/{version}
+// against resources, the group version's (discovery). The forms are
+//
+//	namespaces/{ns}/{plural}[/{name}]   Kubernetes' spelling (plural namespaced)
+//	{plural}[/{name}]                   a cluster-scoped resource; a namespaced
+//	                                    one's cluster-wide list ({plural} alone)
+//	{ns}/{plural}[/{name}]              BCS's spelling of a namespaced one
+//
+// and where more than one fits, the first in this order is taken: the two
+// Kubernetes spellings before BCS's, since a namespaced object can always
+// be named unambiguously (namespaces/...) and a cluster-scoped one cannot.
+// ok is false when none fits (an unknown plural, a namespaced object
+// without its namespace, subresources).
+func ResolveCustomResource(group, version string, parts []string, resources []metav1.APIResource) (CustomResource, bool) {
+	find := func(plural string) (metav1.APIResource, bool) {
+		for _, r := range resources {
+			if r.Name == plural && !strings.Contains(r.Name, "/") {
+				return r, true
+			}
+		}
+		return metav1.APIResource{}, false
+	}
+	at := func(r metav1.APIResource, ns string, name []string) CustomResource {
+		cr := CustomResource{Group: group, Version: version, Resource: r.Name, Kind: r.Kind, Namespaced: r.Namespaced, Namespace: ns}
+		if len(name) == 1 {
+			cr.Name = name[0]
+		}
+		return cr
+	}
+	// namespaces/{ns}/{plural}[/{name}]
+	if len(parts) >= 3 && len(parts) <= 4 && parts[0] == "namespaces" {
+		if r, found := find(parts[2]); found && r.Namespaced {
+			return at(r, parts[1], parts[3:]), true
+		}
+	}
+	// {plural}[/{name}]
+	if len(parts) <= 2 {
+		if r, found := find(parts[0]); found && (!r.Namespaced || len(parts) == 1) {
+			return at(r, "", parts[1:]), true
+		}
+	}
+	// {ns}/{plural}[/{name}]
+	if len(parts) >= 2 && len(parts) <= 3 {
+		if r, found := find(parts[1]); found && r.Namespaced {
+			return at(r, parts[0], parts[2:]), true
+		}
+	}
+	return CustomResource{}, false
+}
+
+// KubePath is cr's path in the Kubernetes API, its namespace kubeNamespace.
+func (cr CustomResource) KubePath(kubeNamespace string) []string {
+	p := []string{"/apis", cr.Group, cr.Version}
+	if cr.Namespaced && kubeNamespace != "" {
+		p = append(p, "namespaces", kubeNamespace)
+	}
+	p = append(p, cr.Resource)
+	if cr.Name != "" {
+		p = append(p, cr.Name)
+	}
+	return p
+}
+
+// decodeObject reads a JSON object, numbers kept as they are written.
+func decodeObject(body []byte, what string) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var obj map[string]any
+	if err := d.Decode(&obj); err != nil || obj == nil {
+		if err == nil {
+			err = errors.New("null")
+		}
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the body is not a JSON object (%s): %v", what, err))
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the body is not one JSON object (%s): data after it", what))
+	}
+	return obj, nil
+}
+
+// object is obj[key] as an object, made when absent; ok is false when it is
+// something else.
+func object(obj map[string]any, key string) (map[string]any, bool) {
+	switch v := obj[key].(type) {
+	case map[string]any:
+		return v, true
+	case nil:
+		m := map[string]any{}
+		obj[key] = m
+		return m, true
+	}
+	return nil, false
+}
+
+// setName checks the body's metadata.name against the URL's name (when
+// the URL has one) and fills it in when the body has none.
+func setName(meta map[string]any, urlName string) error {
+	name, _ := meta["name"].(string)
+	switch {
+	case urlName == "":
+	case name == "":
+		meta["name"] = urlName
+	case name != urlName:
+		return apierrors.NewBadRequest(fmt.Sprintf("metadata.name %q is not the URL's name %q", name, urlName))
+	}
+	return nil
+}
+
+// preserveUnknownFields is the schema of a version that gives none: any
+// object, kept as it is, as a CRD without validation was in v1beta1.
+func preserveUnknownFields() map[string]any {
+	return map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+}
+
+// ToCRD is the apiextensions.k8s.io/v1 CustomResourceDefinition of a BCS
+// CRD body (apiVersion v4; the original sent it to Kubernetes as v1beta1):
+// the apiVersion rewritten, an empty kind filled in (another is refused),
+// the name checked against urlName (when set), v1beta1's spec-wide fields
+// (version, validation, subresources, additionalPrinterColumns) moved into
+// each version that lacks its own, and each version without a schema given
+// one that preserves unknown fields (v1 requires a schema). A schema given
+// is kept; Kubernetes validates the rest.
+func ToCRD(body []byte, urlName string) (map[string]any, error) {
+	obj, err := decodeObject(body, "a CustomResourceDefinition")
+	if err != nil {
+		return nil, err
+	}
+	switch kind, _ := obj["kind"].(string); kind {
+	case "":
+		obj["kind"] = crdKind
+	case crdKind:
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("kind %q is not %s", kind, crdKind))
+	}
+	obj["apiVersion"] = crdAPIVersion
+	meta, ok := object(obj, "metadata")
+	if !ok {
+		return nil, apierrors.NewBadRequest("metadata is not an object")
+	}
+	if err := setName(meta, urlName); err != nil {
+		return nil, err
+	}
+	spec, ok := object(obj, "spec")
+	if !ok {
+		return nil, apierrors.NewBadRequest("spec is not an object")
+	}
+	var versions []map[string]any
+	switch v := spec["versions"].(type) {
+	case nil:
+	case []any:
+		for i, item := range v {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("spec.versions[%d] is not an object", i))
+			}
+			versions = append(versions, m)
+		}
+	default:
+		return nil, apierrors.NewBadRequest("spec.versions is not a list")
+	}
+	// v1beta1's spec.version: the first version's name, or the only version.
+	if v, found := spec["version"]; found {
+		name, ok := v.(string)
+		if !ok {
+			return nil, apierrors.NewBadRequest("spec.version is not a string")
+		}
+		switch {
+		case name == "":
+		case len(versions) == 0:
+			versions = []map[string]any{{"name": name, "served": true, "storage": true}}
+		case versions[0]["name"] != name:
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("spec.version %q is not the first of spec.versions (%v)", name, versions[0]["name"]))
+		}
+		delete(spec, "version")
+	}
+	// v1beta1's spec-wide schema, subresources and columns.
+	lift := func(from, to string, convert func(any) any) {
+		v, found := spec[from]
+		if !found {
+			return
+		}
+		delete(spec, from)
+		if v == nil {
+			return
+		}
+		for _, version := range versions {
+			if _, has := version[to]; !has {
+				version[to] = convert(v)
+			}
+		}
+	}
+	lift("validation", "schema", func(v any) any { return v }) // {openAPIV3Schema: ...} in both
+	lift("subresources", "subresources", func(v any) any { return v })
+	lift("additionalPrinterColumns", "additionalPrinterColumns", func(v any) any {
+		columns, _ := v.([]any)
+		out := make([]any, 0, len(columns))
+		for _, c := range columns {
+			if m, ok := c.(map[string]any); ok {
+				column := map[string]any{}
+				for k, v := range m {
+					if k == "JSONPath" { // v1beta1's spelling
+						k = "jsonPath"
+					}
+					column[k] = v
+				}
+				c = column
+			}
+			out = append(out, c)
+		}
+		return out
+	})
+	for _, version := range versions {
+		schema, _ := version["schema"].(map[string]any)
+		if schema["openAPIV3Schema"] == nil {
+			version["schema"] = preserveUnknownFields()
+		}
+	}
+	if versions != nil {
+		list := make([]any, len(versions))
+		for i, v := range versions {
+			list[i] = v
+		}
+		spec["versions"] = list
+	}
+	return obj, nil
+}
+
+// CRDView is a Kubernetes answer of the CRD routes as BCS shows it: a CRD
+// with apiVersion v4 (as the original rewrote its first apiextensions
+// apiVersion), a CRD list too, and each of its items with apiVersion v4 and
+// its kind, as a single CRD. Anything else (a Status) is as it came.
+func CRDView(kube []byte) []byte {
+	obj, err := decodeObject(kube, "a CRD answer")
+	if err != nil {
+		return kube
+	}
+	if v, _ := obj["apiVersion"].(string); !strings.HasPrefix(v, crdGroup+"/") {
+		return kube
+	}
+	obj["apiVersion"] = defaultAPIVersion
+	if kind, _ := obj["kind"].(string); kind == crdKind+"List" {
+		items, _ := obj["items"].([]any)
+		for _, item := range items {
+			if m, ok := item.(map[string]any); ok {
+				m["apiVersion"], m["kind"] = defaultAPIVersion, crdKind
+			}
+		}
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return kube
+	}
+	return out
+}
+
+// PrepareCustomResource checks a custom resource body against cr (its
+// kind and apiVersion, the URL's name) and sets its namespace: the URL's
+// as Kubernetes names it (kubeNamespace), when the body's is empty, the
+// URL's BCS namespace or kubeNamespace; another is refused. A cluster-scoped
+// object's namespace is dropped, as Kubernetes drops it.
+func PrepareCustomResource(body []byte, cr CustomResource, kubeNamespace string) (map[string]any, error) {
+	obj, err := decodeObject(body, "a "+cr.Kind)
+	if err != nil {
+		return nil, err
+	}
+	wantVersion := cr.Group + "/" + cr.Version
+	kind, _ := obj["kind"].(string)
+	apiVersion, _ := obj["apiVersion"].(string)
+	if kind != cr.Kind || apiVersion != wantVersion {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the body is kind %q, apiVersion %q: %s/%s/%s holds kind %q, apiVersion %q",
+			kind, apiVersion, cr.Group, cr.Version, cr.Resource, cr.Kind, wantVersion))
+	}
+	meta, ok := object(obj, "metadata")
+	if !ok {
+		return nil, apierrors.NewBadRequest("metadata is not an object")
+	}
+	if err := setName(meta, cr.Name); err != nil {
+		return nil, err
+	}
+	ns, _ := meta["namespace"].(string)
+	switch {
+	case !cr.Namespaced:
+		delete(meta, "namespace")
+	case ns == "" || ns == cr.Namespace || ns == kubeNamespace:
+		meta["namespace"] = kubeNamespace
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("metadata.namespace %q is not the URL's namespace %q", ns, cr.Namespace))
+	}
+	return obj, nil
+}
+
+// kubeStatusError is a Kubernetes error of the dialect's own.
+func kubeStatusError(code int, reason metav1.StatusReason, format string, args ...any) *apierrors.StatusError {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: int32(code), Reason: reason, Message: fmt.Sprintf(format, args...),
+	}}
+}
+
+// fromBCSError is a BCS error (a body too large, a namespace that can't be
+// made) as a Kubernetes one.
+func fromBCSError(e *Error) *apierrors.StatusError {
+	reasons := map[int]metav1.StatusReason{
+		http.StatusBadRequest: metav1.StatusReasonBadRequest, http.StatusForbidden: metav1.StatusReasonForbidden,
+		http.StatusNotFound: metav1.StatusReasonNotFound, http.StatusConflict: metav1.StatusReasonConflict,
+		http.StatusRequestEntityTooLarge: metav1.StatusReasonRequestEntityTooLarge,
+		http.StatusUnprocessableEntity:   metav1.StatusReasonInvalid,
+	}
+	reason, found := reasons[e.Status]
+	if !found {
+		reason = metav1.StatusReasonInternalError
+	}
+	return kubeStatusError(e.Status, reason, "%s", e.Message)
+}
+
+// kubeAnswer is what the Kubernetes API answered.
+type kubeAnswer struct {
+	status   int
+	body     []byte
+	warnings []utilnet.WarningHeader
+}
+
+func (a kubeAnswer) ok() bool { return a.status >= 200 && a.status < 300 }
+
+// answerOf is a Status error as an answer.
+func answerOf(err *apierrors.StatusError) kubeAnswer {
+	s := err.ErrStatus
+	s.Kind, s.APIVersion = "Status", "v1"
+	body, _ := json.Marshal(s)
+	return kubeAnswer{status: int(s.Code), body: body}
+}
+
+// crAPI makes the routes' requests as the caller.
+type crAPI struct {
+	rest    *rest.RESTClient
+	objects objects // the namespace a create needs
+}
+
+// do sends a request; err is a failure to get an answer, not an answer of
+// failure.
+func (c crAPI) do(ctx context.Context, method string, path []string, query url.Values, body []byte) (kubeAnswer, error) {
+	req := c.rest.Verb(method).AbsPath(path...)
+	for k, vs := range query {
+		for _, v := range vs {
+			req.Param(k, v)
+		}
+	}
+	if body != nil {
+		req.SetHeader("Content-Type", "application/json").Body(body)
+	}
+	res := req.Do(ctx)
+	var status int
+	res.StatusCode(&status)
+	raw, err := res.Raw()
+	if status == 0 {
+		if err == nil {
+			err = errors.New("no answer")
+		}
+		return kubeAnswer{}, fmt.Errorf("%s %s: %w", method, strings.Join(path, "/"), err)
+	}
+	return kubeAnswer{status: status, body: raw, warnings: res.Warnings()}, nil
+}
+
+// update PUTs obj at path. Kubernetes refuses an update of a CRD or a
+// custom resource without a resourceVersion; a body without one replaces
+// the current object: its resourceVersion is read first, and again when
+// another write came in between.
+func (c crAPI) update(ctx context.Context, path []string, query url.Values, obj map[string]any) (kubeAnswer, error) {
+	meta := obj["metadata"].(map[string]any) // ToCRD and PrepareCustomResource made it
+	if rv, _ := meta["resourceVersion"].(string); rv != "" {
+		body, err := json.Marshal(obj)
+		if err != nil {
+			return kubeAnswer{}, fmt.Errorf("encoding the object: %w", err)
+		}
+		return c.do(ctx, http.MethodPut, path, query, body)
+	}
+	for attempt := 1; ; attempt++ {
+		current, err := c.do(ctx, http.MethodGet, path, nil, nil)
+		if err != nil || !current.ok() {
+			return current, err
+		}
+		var m struct {
+			Metadata struct {
+				ResourceVersion string `json:"resourceVersion"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(current.body, &m); err != nil {
+			return kubeAnswer{}, fmt.Errorf("reading the current object's resourceVersion: %w", err)
+		}
+		meta["resourceVersion"] = m.Metadata.ResourceVersion
+		body, err := json.Marshal(obj)
+		if err != nil {
+			return kubeAnswer{}, fmt.Errorf("encoding the object: %w", err)
+		}
+		answer, err := c.do(ctx, http.MethodPut, path, query, body)
+		if err != nil || answer.status != http.StatusConflict || attempt == maxUpdateAttempts {
+			return answer, err
+		}
+	}
+}
+
 // serveCustomResources answers the CRD and custom resource routes as the
-// caller.
-func (h *Handler) serveCustomResources(w http.ResponseWriter, r *http.Request, caller user.Info, rest string) *Error {
-	return Errorf(CodeNotFound, "no route for %s %s", r.Method, r.URL.Path)
+// caller, with Kubernetes' JSON: every answer is written here, so it
+// returns no *Error.
+func (h *Handler) serveCustomResources(w http.ResponseWriter, r *http.Request, caller user.Info, route string) *Error {
+	answer, err := h.customResources(w, r, caller, route)
+	if err != nil {
+		h.log.Error("BCS API", "method", r.Method, "path", r.URL.Path, "err", err)
+		answer = answerOf(apierrors.NewInternalError(err))
+	} else if answer.status >= 500 {
+		h.log.Error("BCS API", "method", r.Method, "path", r.URL.Path, "status", answer.status, "answer", string(answer.body))
+	}
+	for _, warning := range answer.warnings {
+		if v, err := utilnet.NewWarningHeader(warning.Code, warning.Agent, warning.Text); err == nil {
+			w.Header().Add("Warning", v)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(answer.status)
+	_, _ = w.Write(answer.body)
+	return nil
+}
+
+// customResources is the answer to a CRD or custom resource request; err
+// is a failure to get one.
+func (h *Handler) customResources(w http.ResponseWriter, r *http.Request, caller user.Info, path string) (kubeAnswer, error) {
+	route, ok := ParseCustomResourceRoute(path)
+	if !ok {
+		return answerOf(kubeStatusError(http.StatusNotFound, metav1.StatusReasonNotFound, "no route for %s %s", r.Method, r.URL.Path)), nil
+	}
+	if route.Watch || WatchQuery(r.URL.Query()) {
+		return answerOf(kubeStatusError(http.StatusNotFound, metav1.StatusReasonNotFound,
+			"%s: the BCS API serves no watches (as the original); watch %s through the Kubernetes API", r.URL.Path, r.URL.Path)), nil
+	}
+	cfg := rest.CopyConfig(impersonating(h.loopback, caller))
+	cfg.APIPath = "/apis"
+	cfg.ContentType = "application/json"
+	cfg.AcceptContentTypes = "application/json"
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	cfg.WarningHandler = rest.NoWarnings{} // passed on to the caller instead
+	rc, err := rest.UnversionedRESTClientFor(cfg)
+	if err != nil {
+		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
+	}
+	kube, err := kubeClient(impersonating(h.loopback, caller))
+	if err != nil {
+		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
+	}
+	c := crAPI{rest: rc, objects: objects{kube: kube}}
+	body := func() ([]byte, error) {
+		b, berr := readBody(w, r)
+		if berr != nil {
+			return nil, fromBCSError(berr)
+		}
+		return b, nil
+	}
+	if route.Definitions {
+		return c.definitions(r.Context(), r, route.Name, body)
+	}
+	return c.customResource(r.Context(), r, route, body)
+}
+
+// refused answers a Status error and passes any other error on.
+func refused(err error) (kubeAnswer, error) {
+	var status *apierrors.StatusError
+	if errors.As(err, &status) {
+		return answerOf(status), nil
+	}
+	return kubeAnswer{}, err
+}
+
+func methodNotAllowed(r *http.Request) kubeAnswer {
+	return answerOf(kubeStatusError(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+}
+
+// definitions answers customresourcedefinitions[/{name}].
+func (c crAPI) definitions(ctx context.Context, r *http.Request, name string, body func() ([]byte, error)) (kubeAnswer, error) {
+	path := []string{"/apis", crdGroup, "v1", crdResource}
+	if name != "" {
+		path = append(path, name)
+	}
+	query := r.URL.Query()
+	var answer kubeAnswer
+	var err error
+	switch {
+	case r.Method == http.MethodGet:
+		answer, err = c.do(ctx, http.MethodGet, path, query, nil)
+	case r.Method == http.MethodPost && name == "", r.Method == http.MethodPut:
+		b, berr := body()
+		if berr != nil {
+			return refused(berr)
+		}
+		crd, cerr := ToCRD(b, name)
+		if cerr != nil {
+			return refused(cerr)
+		}
+		if r.Method == http.MethodPost {
+			encoded, eerr := json.Marshal(crd)
+			if eerr != nil {
+				return kubeAnswer{}, fmt.Errorf("encoding the CRD: %w", eerr)
+			}
+			answer, err = c.do(ctx, http.MethodPost, path, query, encoded)
+			break
+		}
+		crdName, _ := crd["metadata"].(map[string]any)["name"].(string)
+		if crdName == "" {
+			return answerOf(apierrors.NewBadRequest("metadata.name is empty")), nil
+		}
+		answer, err = c.update(ctx, []string{"/apis", crdGroup, "v1", crdResource, crdName}, query, crd)
+	case r.Method == http.MethodDelete && name != "":
+		var b []byte
+		if b, err = body(); err != nil {
+			return refused(err)
+		}
+		if len(b) == 0 {
+			b = nil
+		}
+		answer, err = c.do(ctx, http.MethodDelete, path, query, b)
+	default:
+		return methodNotAllowed(r), nil
+	}
+	if err != nil {
+		return kubeAnswer{}, err
+	}
+	if answer.ok() {
+		answer.body = CRDView(answer.body)
+	}
+	return answer, nil
+}
+
+// customResource answers customresources/{group}/{version}/...
+func (c crAPI) customResource(ctx context.Context, r *http.Request, route CustomResourceRoute, body func() ([]byte, error)) (kubeAnswer, error) {
+	discovery, err := c.do(ctx, http.MethodGet, []string{"/apis", route.Group, route.Version}, nil, nil)
+	if err != nil || !discovery.ok() {
+		return discovery, err // 404: no such group version
+	}
+	var resources metav1.APIResourceList
+	if err := json.Unmarshal(discovery.body, &resources); err != nil {
+		return kubeAnswer{}, fmt.Errorf("reading the resources of %s/%s: %w", route.Group, route.Version, err)
+	}
+	cr, ok := ResolveCustomResource(route.Group, route.Version, route.Parts, resources.APIResources)
+	if !ok {
+		return answerOf(kubeStatusError(http.StatusNotFound, metav1.StatusReasonNotFound,
+			"%s: %s/%s has no resource at %s (its resources: %s)", r.URL.Path, route.Group, route.Version,
+			strings.Join(route.Parts, "/"), resourceNames(resources.APIResources))), nil
+	}
+	var kubeNS string
+	if cr.Namespace != "" {
+		ns, nerr := KubeNamespace(cr.Namespace)
+		if nerr != nil {
+			return answerOf(fromBCSError(nerr)), nil
+		}
+		kubeNS = ns
+	}
+	query := r.URL.Query()
+	switch {
+	case r.Method == http.MethodGet:
+		return c.do(ctx, http.MethodGet, cr.KubePath(kubeNS), query, nil)
+	case r.Method == http.MethodDelete && cr.Name != "":
+		b, berr := body()
+		if berr != nil {
+			return refused(berr)
+		}
+		if len(b) == 0 {
+			b = nil
+		}
+		return c.do(ctx, http.MethodDelete, cr.KubePath(kubeNS), query, b)
+	case r.Method == http.MethodPost && cr.Name == "" && (!cr.Namespaced || cr.Namespace != ""),
+		r.Method == http.MethodPut && (!cr.Namespaced || cr.Namespace != ""):
+	default:
+		return methodNotAllowed(r), nil
+	}
+	b, err := body()
+	if err != nil {
+		return refused(err)
+	}
+	obj, err := PrepareCustomResource(b, cr, kubeNS)
+	if err != nil {
+		return refused(err)
+	}
+	if r.Method == http.MethodPut {
+		if cr.Name == "" { // the collection: the body names the object
+			cr.Name, _ = obj["metadata"].(map[string]any)["name"].(string)
+			if cr.Name == "" {
+				return answerOf(apierrors.NewBadRequest("metadata.name is empty")), nil
+			}
+		}
+		return c.update(ctx, cr.KubePath(kubeNS), query, obj)
+	}
+	encoded, err := json.Marshal(obj)
+	if err != nil {
+		return kubeAnswer{}, fmt.Errorf("encoding the object: %w", err)
+	}
+	if !cr.Namespaced {
+		return c.do(ctx, http.MethodPost, cr.KubePath(""), query, encoded)
+	}
+	return c.create(ctx, cr, kubeNS, query, encoded)
+}
+
+// create POSTs a namespaced custom resource, its namespace made first when
+// there is none (as every BCS create does) and deleted again when the
+// object could not be made.
+func (c crAPI) create(ctx context.Context, cr CustomResource, kubeNS string, query url.Values, body []byte) (kubeAnswer, error) {
+	c.objects.target = Target{Kind: cr.Kind, Namespace: cr.Namespace, KubeNamespace: kubeNS}
+	made, nerr := c.objects.ensureNamespace(ctx)
+	if nerr != nil {
+		return answerOf(fromBCSError(nerr)), nil
+	}
+	answer, err := c.do(ctx, http.MethodPost, cr.KubePath(kubeNS), query, body)
+	if made && (err != nil || !answer.ok()) {
+		if derr := c.objects.kube.CoreV1().Namespaces().Delete(ctx, kubeNS, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+			return kubeAnswer{}, fmt.Errorf("creating %s failed (HTTP %d %s %v), and deleting the namespace made for it: %w",
+				cr.Kind, answer.status, answer.body, err, derr)
+		}
+	}
+	return answer, err
+}
+
+func resourceNames(resources []metav1.APIResource) string {
+	var names []string
+	for _, r := range resources {
+		if !strings.Contains(r.Name, "/") {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
