@@ -11,6 +11,7 @@ go tool deepcopy-gen \
 
 # Kubernetes' packages already carry their model names; only ours get them generated.
 kube=(
+  k8s.io/api/admissionregistration/v1
   k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/core/v1
   k8s.io/api/coordination/v1 k8s.io/api/policy/v1
   k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime

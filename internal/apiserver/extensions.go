@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"sync"
 
+	apiextensionshelpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
@@ -14,11 +17,16 @@ import (
 	openapicontroller "k8s.io/apiextensions-apiserver/pkg/controller/openapi"
 	openapiv3controller "k8s.io/apiextensions-apiserver/pkg/controller/openapiv3"
 	extensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/version"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/kube-openapi/pkg/aggregator"
 	"k8s.io/kube-openapi/pkg/spec3"
 	"k8s.io/kube-openapi/pkg/validation/spec"
@@ -125,4 +133,80 @@ func copySwagger(dst, src *spec.Swagger) error {
 		return fmt.Errorf("apiserver: copying the OpenAPI document: %w", err)
 	}
 	return nil
+}
+
+// publishCRDGroups keeps the established CRDs' groups on server's
+// unaggregated /apis (aggregated discovery already has them): clients that
+// do not ask for aggregated discovery read that list, which kube-apiserver's
+// aggregator merges from its delegates.
+func publishCRDGroups(server *genericapiserver.GenericAPIServer, extensions *apiextensionsapiserver.CustomResourceDefinitions) error {
+	server.DiscoveryGroupManager.AddGroup(metav1.APIGroup{
+		Name:             apiextensionsv1.GroupName,
+		Versions:         []metav1.GroupVersionForDiscovery{{GroupVersion: apiextensionsv1.SchemeGroupVersion.String(), Version: "v1"}},
+		PreferredVersion: metav1.GroupVersionForDiscovery{GroupVersion: apiextensionsv1.SchemeGroupVersion.String(), Version: "v1"},
+	})
+	crds := extensions.Informers.Apiextensions().V1().CustomResourceDefinitions()
+	var mu sync.Mutex
+	published := map[string]bool{}
+	resync := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		all, err := crds.Lister().List(labels.Everything())
+		if err != nil {
+			return
+		}
+		current := map[string]bool{}
+		for _, g := range crdGroups(all) {
+			server.DiscoveryGroupManager.AddGroup(g)
+			current[g.Name] = true
+		}
+		for name := range published {
+			if !current[name] {
+				server.DiscoveryGroupManager.RemoveGroup(name)
+			}
+		}
+		published = current
+	}
+	_, err := crds.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { resync() },
+		UpdateFunc: func(any, any) { resync() },
+		DeleteFunc: func(any) { resync() },
+	})
+	if err != nil {
+		return fmt.Errorf("apiserver: CRD discovery: %w", err)
+	}
+	return nil
+}
+
+// crdGroups are the API groups the established CRDs make, each with its
+// served versions in Kubernetes' order of preference (v2 > v1 > v1beta1 >
+// v1alpha1), the first preferred.
+func crdGroups(crds []*apiextensionsv1.CustomResourceDefinition) []metav1.APIGroup {
+	versions := map[string]sets.Set[string]{}
+	for _, crd := range crds {
+		if !apiextensionshelpers.IsCRDConditionTrue(crd, apiextensionsv1.Established) {
+			continue
+		}
+		for _, v := range crd.Spec.Versions {
+			if !v.Served {
+				continue
+			}
+			if versions[crd.Spec.Group] == nil {
+				versions[crd.Spec.Group] = sets.New[string]()
+			}
+			versions[crd.Spec.Group].Insert(v.Name)
+		}
+	}
+	var groups []metav1.APIGroup
+	for _, name := range sets.List(sets.KeySet(versions)) {
+		vs := sets.List(versions[name])
+		sort.SliceStable(vs, func(i, j int) bool { return version.CompareKubeAwareVersionStrings(vs[i], vs[j]) > 0 })
+		g := metav1.APIGroup{Name: name}
+		for _, v := range vs {
+			g.Versions = append(g.Versions, metav1.GroupVersionForDiscovery{GroupVersion: name + "/" + v, Version: v})
+		}
+		g.PreferredVersion = g.Versions[0]
+		groups = append(groups, g)
+	}
+	return groups
 }

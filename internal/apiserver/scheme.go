@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"reflect"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -65,6 +66,11 @@ func NewScheme() (*Scheme, error) {
 	}
 	for _, gv := range groups {
 		registerAsInternal(s, gv)
+	}
+	// admissionregistration.k8s.io is served with Kubernetes' own registry
+	// over its scheme (admission.go); the OpenAPI namer needs it here.
+	if err := admissionregistrationv1.AddToScheme(external); err != nil {
+		return nil, fmt.Errorf("scheme: %w", err)
 	}
 	for _, gv := range groups {
 		if err := s.SetVersionPriority(gv); err != nil {

@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
@@ -32,7 +31,6 @@ import (
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -179,6 +177,9 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}
+	if err := publishCRDGroups(server, extensions); err != nil {
+		return err
+	}
 	if err := server.AddPostStartHook("podyard-crd-openapi", func(hc genericapiserver.PostStartHookContext) error {
 		return publishExtensionsOpenAPI(hc.Context, server, extensions)
 	}); err != nil {
@@ -190,6 +191,9 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	}
 	agents, err := installAPIs(server, scheme, config.RESTOptionsGetter, config.Authorization.Authorizer, config.RuleResolver, agentCert, o.RunCommand.ContextLimits)
 	if err != nil {
+		return err
+	}
+	if err := installAdmissionRegistration(server, config, etcdOptions, inProcess); err != nil {
 		return err
 	}
 	server.Handler.NonGoRestfulMux.HandlePrefix(arm.PathPrefix,
@@ -367,27 +371,6 @@ func applyStorage(c *genericapiserver.RecommendedConfig, scheme *Scheme, etcdSer
 		return nil, fmt.Errorf("apiserver: etcd: %w", err)
 	}
 	return etcdOptions, nil
-}
-
-// applyAdmission installs the admission chain: NamespaceLifecycle refuses
-// objects in missing or terminating namespaces and protects the system ones.
-func applyAdmission(c *genericapiserver.RecommendedConfig) error {
-	client, err := kubernetes.NewForConfig(c.LoopbackClientConfig)
-	if err != nil {
-		return fmt.Errorf("apiserver: loopback client: %w", err)
-	}
-	c.SharedInformerFactory = informers.NewSharedInformerFactory(client, 10*time.Minute)
-	namespaces, err := lifecycle.NewLifecycle(sets.New(ImmortalNamespaces...))
-	if err != nil {
-		return fmt.Errorf("apiserver: admission: %w", err)
-	}
-	namespaces.SetExternalKubeClientSet(client)
-	namespaces.SetExternalKubeInformerFactory(c.SharedInformerFactory)
-	if err := namespaces.ValidateInitialization(); err != nil {
-		return fmt.Errorf("apiserver: admission: %w", err)
-	}
-	c.AdmissionControl = namespaces
-	return nil
 }
 
 // ensureSystemNamespaces creates the immortal namespaces and returns once

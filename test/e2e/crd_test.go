@@ -171,6 +171,13 @@ func TestCRD(t *testing.T) {
 		t.Errorf("kubectl api-resources: %q", out)
 	}
 
+	// ... and unaggregated (clients that do not ask for aggregated discovery).
+	for _, want := range []string{`"name":"` + group + `"`, `"name":"apiextensions.k8s.io"`, `"name":"admissionregistration.k8s.io"`} {
+		if out := s.Kubectl("get", "--raw", "/apis"); !strings.Contains(out, want) {
+			t.Errorf("unaggregated /apis lacks %s: %s", want, out)
+		}
+	}
+
 	// Deleting the CRD deletes its objects; a new CRD of the same name starts empty.
 	s.Kubectl("delete", "crd", crdName, "--wait=true")
 	if _, err := extensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crdName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
