@@ -308,7 +308,9 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		if m := data["metadata"].(map[string]any); m["creationTimestamp"] != meta["creationTimestamp"] {
 			t.Errorf("after update: metadata %v, was %v", m, meta)
 		}
-		if out := s.Kubectl("get", "admissionwebhooks.bcs.podyard.io", "-n", ns, "-o", "name"); !strings.Contains(out, "webhook-test") {
+		out := s.Kubectl("get", "admissionwebhooks.bcs.podyard.io", "-n", ns)
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME OPERATION KIND HOOKS AGE" ||
+			!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "webhook-test Update Deployment 2 ") {
 			t.Errorf("kubectl get admissionwebhooks: %q", out)
 		}
 

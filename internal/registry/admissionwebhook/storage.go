@@ -10,6 +10,7 @@ import (
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
 	"github.com/podyard/podyard/internal/apis/bcs/validation"
+	"github.com/podyard/podyard/internal/printers"
 	"github.com/podyard/podyard/internal/registry/store"
 )
 
@@ -27,6 +28,7 @@ func NewStorage(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (*gen
 		Singular: "admissionwebhook",
 		New:      func() runtime.Object { return &v1alpha1.AdmissionWebhook{} },
 		NewList:  func() runtime.Object { return &v1alpha1.AdmissionWebhookList{} },
+		Table:    printers.AdmissionWebhooks(),
 		Create:   s, Update: s, Delete: s,
 	}, opts)
 }
