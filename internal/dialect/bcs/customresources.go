@@ -372,6 +372,23 @@ func ToCRD(body []byte, urlName string) (map[string]any, error) {
 		}
 		spec["versions"] = list
 	}
+	// Kubernetes names a CRD {plural}.{group}; the seed's examples do not
+	// (logcollector.bkbcs.tencent.com for crontabs). Another name is kept
+	// as the BCS name, as the dialect keeps BCS object names.
+	group, _ := spec["group"].(string)
+	names, _ := spec["names"].(map[string]any)
+	plural, _ := names["plural"].(string)
+	name, _ := meta["name"].(string)
+	if kubeName := plural + "." + group; group != "" && plural != "" && name != kubeName {
+		if name != "" {
+			annotations, ok := object(meta, "annotations")
+			if !ok {
+				return nil, apierrors.NewBadRequest("metadata.annotations is not an object")
+			}
+			annotations[AnnotationName] = name
+		}
+		meta["name"] = kubeName
+	}
 	return obj, nil
 }
 
@@ -393,14 +410,55 @@ func CRDView(kube []byte) []byte {
 		for _, item := range items {
 			if m, ok := item.(map[string]any); ok {
 				m["apiVersion"], m["kind"] = defaultAPIVersion, crdKind
+				bcsCRDName(m)
 			}
 		}
+	} else {
+		bcsCRDName(obj)
 	}
 	out, err := json.Marshal(obj)
 	if err != nil {
 		return kube
 	}
 	return out
+}
+
+// bcsCRDName gives a CRD its BCS name back (ToCRD), the annotation that
+// kept it dropped.
+func bcsCRDName(crd map[string]any) {
+	meta, _ := crd["metadata"].(map[string]any)
+	annotations, _ := meta["annotations"].(map[string]any)
+	name, _ := annotations[AnnotationName].(string)
+	if name == "" {
+		return
+	}
+	meta["name"] = name
+	delete(annotations, AnnotationName)
+	if len(annotations) == 0 {
+		delete(meta, "annotations")
+	}
+}
+
+// FindCRD is the Kubernetes name of the CRD in list (a CRD list's JSON)
+// whose BCS name is name (ToCRD).
+func FindCRD(list []byte, name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	var crds struct {
+		Items []struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(list, &crds); err != nil {
+		return "", false
+	}
+	for _, crd := range crds.Items {
+		if crd.Metadata.Annotations[AnnotationName] == name {
+			return crd.Metadata.Name, true
+		}
+	}
+	return "", false
 }
 
 // PrepareCustomResource checks a custom resource body against cr (its
@@ -501,6 +559,12 @@ func (c crAPI) do(ctx context.Context, method string, path []string, query url.V
 	var status int
 	res.StatusCode(&status)
 	raw, err := res.Raw()
+	var apiStatus apierrors.APIStatus
+	if status == 0 && errors.As(err, &apiStatus) && apiStatus.Status().Code != 0 {
+		// An answer that is not JSON (404 page not found): the client
+		// made a Status of it, keeping the code.
+		return answerOf(&apierrors.StatusError{ErrStatus: apiStatus.Status()}), nil
+	}
 	if status == 0 {
 		if err == nil {
 			err = errors.New("no answer")
@@ -625,15 +689,14 @@ func methodNotAllowed(r *http.Request) kubeAnswer {
 // definitions answers customresourcedefinitions[/{name}].
 func (c crAPI) definitions(ctx context.Context, r *http.Request, name string, body func() ([]byte, error)) (kubeAnswer, error) {
 	path := []string{"/apis", crdGroup, "v1", crdResource}
-	if name != "" {
-		path = append(path, name)
-	}
 	query := r.URL.Query()
 	var answer kubeAnswer
 	var err error
 	switch {
 	case r.Method == http.MethodGet:
-		answer, err = c.do(ctx, http.MethodGet, path, query, nil)
+		answer, err = c.byName(ctx, name, func(path []string) (kubeAnswer, error) {
+			return c.do(ctx, http.MethodGet, path, query, nil)
+		})
 	case r.Method == http.MethodPost && name == "", r.Method == http.MethodPut:
 		b, berr := body()
 		if berr != nil {
@@ -655,7 +718,7 @@ func (c crAPI) definitions(ctx context.Context, r *http.Request, name string, bo
 		if crdName == "" {
 			return answerOf(apierrors.NewBadRequest("metadata.name is empty")), nil
 		}
-		answer, err = c.update(ctx, []string{"/apis", crdGroup, "v1", crdResource, crdName}, query, crd)
+		answer, err = c.update(ctx, append(path, crdName), query, crd)
 	case r.Method == http.MethodDelete && name != "":
 		var b []byte
 		if b, err = body(); err != nil {
@@ -664,7 +727,9 @@ func (c crAPI) definitions(ctx context.Context, r *http.Request, name string, bo
 		if len(b) == 0 {
 			b = nil
 		}
-		answer, err = c.do(ctx, http.MethodDelete, path, query, b)
+		answer, err = c.byName(ctx, name, func(path []string) (kubeAnswer, error) {
+			return c.do(ctx, http.MethodDelete, path, query, b)
+		})
 	default:
 		return methodNotAllowed(r), nil
 	}
@@ -673,6 +738,28 @@ func (c crAPI) definitions(ctx context.Context, r *http.Request, name string, bo
 	}
 	if answer.ok() {
 		answer.body = CRDView(answer.body)
+	}
+	return answer, nil
+}
+
+// byName runs op on the path of the CRD name names ("": the collection):
+// the CRD of that name, or, when there is none, the one whose BCS name it
+// is (ToCRD); none is the first answer, Kubernetes' 404.
+func (c crAPI) byName(ctx context.Context, name string, op func(path []string) (kubeAnswer, error)) (kubeAnswer, error) {
+	path := []string{"/apis", crdGroup, "v1", crdResource}
+	if name == "" {
+		return op(path)
+	}
+	answer, err := op(append(path, name))
+	if err != nil || answer.status != http.StatusNotFound {
+		return answer, err
+	}
+	list, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return kubeAnswer{}, err
+	}
+	if kubeName, found := FindCRD(list.body, name); list.ok() && found {
+		return op(append(path, kubeName))
 	}
 	return answer, nil
 }

@@ -189,9 +189,10 @@ func TestToCRD(t *testing.T) {
 		want    string // the v1 CRD; "" : refused
 		refused string // a fragment of the refusal
 	}{
+		// The seed's name is not {plural}.{group}: it becomes the BCS name.
 		{name: "the seed's body", body: seedCronTabCRD, want: `{
 			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-			"metadata": {"name": "logcollector.bkbcs.tencent.com"},
+			"metadata": {"name": "crontabs.bkbcs.tencent.com", "annotations": {"bcs.podyard.io/name": "logcollector.bkbcs.tencent.com"}},
 			"spec": {"group": "bkbcs.tencent.com", "scope": "Namespaced",
 				"names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab"},
 				"versions": [{"name": "v1", "served": true, "storage": true, "schema": ` + preserve + `}]}}`},
@@ -218,8 +219,16 @@ func TestToCRD(t *testing.T) {
 				"versions": [{"name": "v1", "served": true, "storage": true, "schema": ` + given + `}, {"name": "v2", "served": true, "storage": false, "schema": ` + preserve + `}]}}`},
 		{name: "the URL's name fills in", body: `{"kind": "CustomResourceDefinition", "spec": {}}`, urlName: "crontabs.a.io",
 			want: `{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "crontabs.a.io"}, "spec": {}}`},
+		{name: "no name: {plural}.{group}", body: `{"spec": {"group": "a.io", "names": {"plural": "crontabs", "kind": "CronTab"}}}`,
+			want: `{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "crontabs.a.io"},
+				"spec": {"group": "a.io", "names": {"plural": "crontabs", "kind": "CronTab"}}}`},
+		{name: "another name beside annotations", body: `{"metadata": {"name": "crontab.a.io", "annotations": {"a": "b"}}, "spec": {"group": "a.io", "names": {"plural": "crontabs", "kind": "CronTab"}}}`,
+			want: `{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "crontabs.a.io", "annotations": {"a": "b", "bcs.podyard.io/name": "crontab.a.io"}},
+				"spec": {"group": "a.io", "names": {"plural": "crontabs", "kind": "CronTab"}}}`},
+		{name: "annotations not an object", body: `{"metadata": {"name": "x", "annotations": []}, "spec": {"group": "a.io", "names": {"plural": "crontabs"}}}`, refused: "metadata.annotations is not an object"},
 		{name: "the URL's name matches", body: seedCronTabCRD, urlName: "logcollector.bkbcs.tencent.com",
-			want: `{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "logcollector.bkbcs.tencent.com"},
+			want: `{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": {"name": "crontabs.bkbcs.tencent.com", "annotations": {"bcs.podyard.io/name": "logcollector.bkbcs.tencent.com"}},
 			"spec": {"group": "bkbcs.tencent.com", "scope": "Namespaced", "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab"},
 				"versions": [{"name": "v1", "served": true, "storage": true, "schema": ` + preserve + `}]}}`},
 		{name: "another name in the URL", body: seedCronTabCRD, urlName: "other.bkbcs.tencent.com", refused: `metadata.name "logcollector.bkbcs.tencent.com" is not the URL's name`},
@@ -269,6 +278,15 @@ func TestCRDView(t *testing.T) {
 		{name: "an empty list",
 			kube: `{"kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1", "metadata": {}, "items": []}`,
 			want: `{"kind": "CustomResourceDefinitionList", "apiVersion": "v4", "metadata": {}, "items": []}`},
+		{name: "a CRD with a BCS name: its own back",
+			kube: `{"kind": "CustomResourceDefinition", "apiVersion": "apiextensions.k8s.io/v1", "metadata": {"name": "crontabs.a.io", "annotations": {"bcs.podyard.io/name": "logcollector.a.io"}}}`,
+			want: `{"kind": "CustomResourceDefinition", "apiVersion": "v4", "metadata": {"name": "logcollector.a.io"}}`},
+		{name: "a list with BCS names",
+			kube: `{"kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1", "metadata": {},
+				"items": [{"metadata": {"name": "crontabs.a.io", "annotations": {"a": "b", "bcs.podyard.io/name": "x.a.io"}}}, {"metadata": {"name": "b.a.io"}}]}`,
+			want: `{"kind": "CustomResourceDefinitionList", "apiVersion": "v4", "metadata": {},
+				"items": [{"kind": "CustomResourceDefinition", "apiVersion": "v4", "metadata": {"name": "x.a.io", "annotations": {"a": "b"}}},
+					{"kind": "CustomResourceDefinition", "apiVersion": "v4", "metadata": {"name": "b.a.io"}}]}`},
 		{name: "a Status", kube: `{"kind": "Status", "apiVersion": "v1", "status": "Success"}`, want: `{"kind": "Status", "apiVersion": "v1", "status": "Success"}`},
 	} {
 		if got := CRDView([]byte(tc.kube)); !reflect.DeepEqual(mustJSON(t, string(got)), mustJSON(t, tc.want)) {
@@ -277,6 +295,23 @@ func TestCRDView(t *testing.T) {
 	}
 	if got := CRDView([]byte("not json")); string(got) != "not json" {
 		t.Errorf("CRDView of text = %q, want it as it is", got)
+	}
+}
+
+func TestFindCRD(t *testing.T) {
+	list := []byte(`{"kind": "CustomResourceDefinitionList", "items": [
+		{"metadata": {"name": "crontabs.a.io", "annotations": {"bcs.podyard.io/name": "logcollector.a.io"}}},
+		{"metadata": {"name": "bklogconfigs.a.io", "annotations": {"bcs.podyard.io/name": "bklogconfig.a.io"}}},
+		{"metadata": {"name": "plain.a.io"}}]}`)
+	for name, want := range map[string]string{
+		"logcollector.a.io": "crontabs.a.io", "bklogconfig.a.io": "bklogconfigs.a.io", "plain.a.io": "", "crontabs.a.io": "", "": "",
+	} {
+		if got, found := FindCRD(list, name); got != want || found != (want != "") {
+			t.Errorf("FindCRD(%q) = %q, %v; want %q", name, got, found, want)
+		}
+	}
+	if _, found := FindCRD([]byte(`{"kind": "Status"}`), "x"); found {
+		t.Error("FindCRD found a CRD in a Status")
 	}
 }
 
