@@ -52,14 +52,15 @@ func main() {
 	runs := flag.Int("runs", 5, "rounds; each measures both modes")
 	creates := flag.Int("creates", 500, "pods created per rate measurement")
 	latencies := flag.Int("latency-creates", 200, "sequential creates per latency measurement")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile of the first 32-client run with the webhook to this file")
 	flag.Parse()
-	if err := run(context.Background(), *podyard, *runs, *creates, *latencies); err != nil {
+	if err := run(context.Background(), *podyard, *runs, *creates, *latencies, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "webhookload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, bin string, runs, creates, latencies int) error {
+func run(ctx context.Context, bin string, runs, creates, latencies int, cpuProfile string) error {
 	server, err := benchutil.Start(ctx, bin, nil, "server", "--scheduler=false")
 	if err != nil {
 		return err
@@ -103,7 +104,18 @@ func run(ctx context.Context, bin string, runs, creates, latencies int) error {
 			f := results[withHook]
 			for _, clients := range []int{1, 32} {
 				seq++
+				var profiled chan error
+				if cpuProfile != "" && withHook && clients == 32 {
+					profiled = make(chan error, 1)
+					go func(file string) { profiled <- profile(ctx, client, file) }(cpuProfile)
+					cpuProfile = ""
+				}
 				rate, err := createRate(ctx, client, fmt.Sprintf("r%d", seq), clients, creates)
+				if profiled != nil {
+					if err := <-profiled; err != nil {
+						return err
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -158,7 +170,7 @@ func configure(ctx context.Context, client kubernetes.Interface, hook *webhook, 
 				SideEffects: &none, FailurePolicy: &fail, AdmissionReviewVersions: []string{"v1"},
 			}},
 		}, metav1.CreateOptions{})
-		if err != nil {
+		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("webhook configuration: %w", err)
 		}
 	} else if err := configs.Delete(ctx, configName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -311,4 +323,14 @@ func (h *webhook) roundTrips(ctx context.Context, n int) ([]float64, error) {
 	}
 	h.calls.Store(0)
 	return out, nil
+}
+
+// profile writes 3 seconds of the server's CPU profile (its /debug/pprof)
+// to file.
+func profile(ctx context.Context, client kubernetes.Interface, file string) error {
+	data, err := client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "3").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	return os.WriteFile(file, data, 0o644)
 }

@@ -178,6 +178,13 @@ func TestCRD(t *testing.T) {
 		}
 	}
 
+	// kubectl create -f validates kinds without a fieldValidation parameter
+	// (create-only kinds) on the client, which lists CRDs: no --validate=false.
+	ssar := "apiVersion: authorization.k8s.io/v1\nkind: SelfSubjectAccessReview\nspec: {resourceAttributes: {verb: list, resource: pods}}\n"
+	if out, errOut, err := s.KubectlResult(ssar, "create", "-f", "-", "-o", "jsonpath={.status.allowed}"); err != nil || out != "true" {
+		t.Errorf("kubectl create -f SelfSubjectAccessReview: %q %v %s", out, err, errOut)
+	}
+
 	// Deleting the CRD deletes its objects; a new CRD of the same name starts empty.
 	s.Kubectl("delete", "crd", crdName, "--wait=true")
 	if _, err := extensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crdName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -107,7 +108,17 @@ func TestAdmissionWebhooks(t *testing.T) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/mutate", reviewPods(t, func(pod *corev1.Pod) *admissionv1.AdmissionResponse { return addLabel(pod, "webhooked", "url") }))
+	var mu sync.Mutex
+	calls := map[string]int{} // pod name → calls of the URL hook
+	mux.Handle("/mutate", reviewPods(t, func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
+		mu.Lock()
+		calls[pod.Name]++
+		mu.Unlock()
+		if pod.Labels["webhooked"] == "url" {
+			return &admissionv1.AdmissionResponse{Allowed: true} // reinvoked: nothing more to do
+		}
+		return addLabel(pod, "webhooked", "url")
+	}))
 	mux.Handle("/validate", reviewPods(t, func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
 		if pod.Labels["deny"] == "yes" {
 			return &admissionv1.AdmissionResponse{Result: &metav1.Status{Code: http.StatusForbidden, Message: "the e2e webhook refuses pods labelled deny=yes"}}
@@ -171,6 +182,8 @@ func TestAdmissionWebhooks(t *testing.T) {
 			FailurePolicy:           &fail,
 			TimeoutSeconds:          ptr.To[int32](5),
 			AdmissionReviewVersions: []string{"v1"},
+			// The Service's hook changes the pod after this one: called again.
+			ReinvocationPolicy: ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
 		}, {
 			Name: "service.e2e.podyard.io",
 			ClientConfig: admissionregistrationv1.WebhookClientConfig{
@@ -234,6 +247,12 @@ func TestAdmissionWebhooks(t *testing.T) {
 	if pod.Labels["webhooked"] != "url" || pod.Labels["second"] != "service" {
 		t.Errorf("kubectl run: labels %v, want webhooked=url and second=service", pod.Labels)
 	}
+
+	mu.Lock()
+	if calls["labelled"] != 2 {
+		t.Errorf("reinvocationPolicy IfNeeded: the URL hook was called %d times for one create, want 2", calls["labelled"])
+	}
+	mu.Unlock()
 
 	// The validating webhook's denial reaches kubectl.
 	_, errOut, err := s.KubectlResult("", "run", "denied", "-n", ns, "--image=busybox", "--labels=deny=yes", "--command", "--", "sleep", "3600")
