@@ -398,6 +398,38 @@ func TestBCSCRD(t *testing.T) {
 		c.do("POST", "/customresourcedefinitions/bklogconfigs."+group, cluster, body).kubeStatus(t, "POST with a name", 405, metav1.StatusReasonMethodNotAllowed, "not allowed")
 	})
 
+	t.Run("a schema given", func(t *testing.T) {
+		crd := fmt.Sprintf(`{"apiVersion": "v4", "kind": "CustomResourceDefinition", "metadata": {"name": "sized.%[1]s"},
+			"spec": {"group": "%[1]s", "scope": "Namespaced", "names": {"plural": "sized", "kind": "Sized"},
+			"versions": [{"name": "v2", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+				"spec": {"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}}}}}}]}}`, group)
+		c.do("POST", "/customresourcedefinitions", cluster, crd).object(t, "create CRD", http.StatusCreated)
+		t.Cleanup(func() {
+			_ = extensions.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), "sized."+group, metav1.DeleteOptions{})
+		})
+		waitEstablished(t, c, "sized."+group, logs+"sized")
+		body := func(spec string) string {
+			return fmt.Sprintf(`{"apiVersion": "%s/v2", "kind": "Sized", "metadata": {"name": "s"}, "spec": %s}`, group, spec)
+		}
+		c.do("POST", logs+bcsNS+"/sized", cluster, body(`{"size": 0}`)).kubeStatus(t, "size 0", 422, metav1.StatusReasonInvalid, "spec.size")
+		// Kubernetes' warnings reach the caller; the unknown field is pruned.
+		req, _ := http.NewRequest("POST", c.base+logs+bcsNS+"/sized", strings.NewReader(body(`{"size": 2, "extra": true}`)))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set(bcs.ClusterHeader, cluster)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || !strings.Contains(strings.Join(resp.Header.Values("Warning"), "\n"), `unknown field \"spec.extra\"`) {
+			t.Errorf("create with an unknown field: HTTP %d, warnings %q", resp.StatusCode, resp.Header.Values("Warning"))
+		}
+		got := c.do("GET", logs+bcsNS+"/sized/s", cluster, "").object(t, "get", 200)
+		if _, found, _ := unstructured.NestedFieldNoCopy(got, "spec", "extra"); found {
+			t.Errorf("spec.extra kept: %v", got["spec"])
+		}
+	})
+
 	t.Run("deleting the CRD deletes its objects", func(t *testing.T) {
 		dyn := dynamic.NewForConfigOrDie(s.Config)
 		resource := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v2", Resource: "bklogconfigs"}).Namespace(kubeNS)

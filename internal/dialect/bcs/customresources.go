@@ -650,7 +650,7 @@ func (h *Handler) customResources(w http.ResponseWriter, r *http.Request, caller
 	cfg.ContentType = "application/json"
 	cfg.AcceptContentTypes = "application/json"
 	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
-	cfg.WarningHandler = rest.NoWarnings{} // passed on to the caller instead
+	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, rest.NoWarnings{} // passed on to the caller instead
 	rc, err := rest.UnversionedRESTClientFor(cfg)
 	if err != nil {
 		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
