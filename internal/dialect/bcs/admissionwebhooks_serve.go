@@ -207,23 +207,27 @@ func (c *WebhookCache) Start(ctx context.Context, loopback *rest.Config) error {
 	}
 	c.kube, c.stop = kube, ctx.Done()
 	informer := typedclient.NewInformer(clients.Namespace(metav1.NamespaceAll), &v1alpha1.AdmissionWebhook{}, 10*time.Minute, cache.Indexers{})
+	c.informer.Store(&informer) // from here on, writes wait for it to sync
 	go informer.Run(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		return fmt.Errorf("BCS webhook cache: not synced: %w", ctx.Err())
 	}
-	c.informer.Store(&informer)
 	return nil
 }
 
-// configurations are the cached configurations, sorted; ok is false when
-// the cache has not started (no webhooks are enforced then).
-func (c *WebhookCache) configurations() (items []*v1alpha1.AdmissionWebhook, ok bool) {
+// configurations are the cached configurations, sorted, once the cache
+// has synced (a write that comes before waits: no hook is missed); ok is
+// false when the cache has not started (a server without it, tests).
+func (c *WebhookCache) configurations(ctx context.Context) (items []*v1alpha1.AdmissionWebhook, ok bool, _ *Error) {
 	if c == nil {
-		return nil, false
+		return nil, false, nil
 	}
 	p := c.informer.Load()
 	if p == nil {
-		return nil, false
+		return nil, false, nil
+	}
+	if !(*p).HasSynced() && !cache.WaitForCacheSync(ctx.Done(), (*p).HasSynced) {
+		return nil, true, &Error{Status: http.StatusServiceUnavailable, Code: CodeCommon, Message: "the admission webhook configurations are not loaded yet"}
 	}
 	for _, o := range (*p).GetStore().List() {
 		if w, isWebhook := o.(*v1alpha1.AdmissionWebhook); isWebhook {
@@ -231,7 +235,7 @@ func (c *WebhookCache) configurations() (items []*v1alpha1.AdmissionWebhook, ok 
 		}
 	}
 	sortAdmissionWebhooks(items)
-	return items, true
+	return items, true, nil
 }
 
 // resolve is where the Service namespace/name's port leads, once the

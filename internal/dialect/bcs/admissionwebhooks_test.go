@@ -15,6 +15,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
@@ -397,5 +400,78 @@ func TestWebhookCall(t *testing.T) {
 	var none *WebhookCache
 	if b, err := none.Admit(ctx, OperationCreate, KindApplication, "ns", []byte("x")); err != nil || string(b) != "x" {
 		t.Errorf("Admit of no cache: %s, %v", b, err)
+	}
+}
+
+// startedCache is a WebhookCache whose informer lists configs.
+func startedCache(t *testing.T, configs ...*v1alpha1.AdmissionWebhook) *WebhookCache {
+	t.Helper()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			list := &v1alpha1.AdmissionWebhookList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}
+			for _, c := range configs {
+				list.Items = append(list.Items, *c)
+			}
+			return list, nil
+		},
+		WatchFuncWithContext: func(_ context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			if o.SendInitialEvents != nil { // no streaming lists here: the reflector lists instead
+				return nil, errors.New("no watch list")
+			}
+			return watch.NewFake(), nil
+		},
+	}
+	informer := cache.NewSharedIndexInformer(lw, &v1alpha1.AdmissionWebhook{}, 0, cache.Indexers{})
+	c := NewWebhookCache()
+	c.informer.Store(&informer)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go informer.Run(ctx.Done())
+	return c
+}
+
+func TestAdmit(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/fail" {
+			http.Error(w, "no", http.StatusInternalServerError)
+			return
+		}
+		w.Write(append(b, []byte(r.URL.Path)...)) // what each hook saw, in order
+	}))
+	defer srv.Close()
+	ca := testCABundle(srv)
+	hook := func(path, policy string, selector *v1alpha1.AdmissionNamespaceSelector) v1alpha1.AdmissionHook {
+		return v1alpha1.AdmissionHook{Name: strings.Trim(path, "/"), FailurePolicy: policy, NamespaceSelector: selector,
+			ClientConfig: v1alpha1.AdmissionHookClientConfig{URL: srv.URL + path, CABundle: ca}}
+	}
+	only := func(ns string) *v1alpha1.AdmissionNamespaceSelector {
+		return &v1alpha1.AdmissionNamespaceSelector{Operator: "In", Values: []string{ns}}
+	}
+	c := startedCache(t,
+		hookConfig("b", "second", "Create", "application", hook("/b1", "Fail", nil)),
+		hookConfig("a", "first", "Create", "Application", hook("/a1", "Fail", nil), hook("/a2", "Fail", only("other"))),
+		hookConfig("a", "update", "Update", "application", hook("/fail", "Ignore", nil), hook("/u1", "Fail", nil)),
+		hookConfig("c", "refuses", "Create", "deployment", hook("/fail", "Fail", only("ns"))),
+	)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		op, kind, body, want string
+		refused              bool
+	}{
+		{OperationCreate, KindApplication, `{}`, `{}/a1/b1`, false},
+		{OperationCreate, KindApplication, `{"metadata":{"namespace":"other"}}`, `{"metadata":{"namespace":"other"}}/a1/a2/b1`, false},
+		{OperationUpdate, KindApplication, `{}`, `{}/u1`, false},
+		{OperationCreate, KindDeployment, `{}`, "request webhoook fail error no", true},
+		{OperationCreate, KindDeployment, `{"metadata":{"namespace":"elsewhere"}}`, `{"metadata":{"namespace":"elsewhere"}}`, false},
+		{OperationUpdate, KindDeployment, `{}`, `{}`, false},
+	} {
+		got, err := c.Admit(ctx, tc.op, tc.kind, "ns", []byte(tc.body))
+		switch {
+		case tc.refused && (err == nil || err.Message != tc.want || err.Status != 400 || err.Code != 1405234):
+			t.Errorf("Admit(%s %s %s) = %s, %v; want refused with %q", tc.op, tc.kind, tc.body, got, err, tc.want)
+		case !tc.refused && (err != nil || string(got) != tc.want):
+			t.Errorf("Admit(%s %s %s) = %s, %v; want %s", tc.op, tc.kind, tc.body, got, err, tc.want)
+		}
 	}
 }

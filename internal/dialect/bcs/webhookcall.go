@@ -23,10 +23,14 @@ const maxTransports = 64
 // deployment), for the BCS namespace of the body's metadata (the URL's when
 // it names none), and answers the body to act on; a hook that fails with
 // failurePolicy Fail refuses the request (see AfterHook). A nil or
-// unstarted cache admits every body as it is.
+// unstarted cache admits every body as it is; a started one that has not
+// synced yet is waited for.
 func (c *WebhookCache) Admit(ctx context.Context, operation, kind, urlNamespace string, body []byte) ([]byte, *Error) {
-	configs, ok := c.configurations()
-	if !ok {
+	configs, ok, err := c.configurations(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
 		return body, nil
 	}
 	bcsNamespace := BodyNamespace(body, urlNamespace)
