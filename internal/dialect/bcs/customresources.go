@@ -539,8 +539,8 @@ func answerOf(err *apierrors.StatusError) kubeAnswer {
 
 // crAPI makes the routes' requests as the caller.
 type crAPI struct {
-	rest    *rest.RESTClient
-	objects objects // the namespace a create needs
+	rest   *rest.RESTClient
+	caller *rest.Config // the impersonating loopback config (a create's namespace)
 }
 
 // do sends a request; err is a failure to get an answer, not an answer of
@@ -643,9 +643,10 @@ func (h *Handler) customResources(w http.ResponseWriter, r *http.Request, caller
 	}
 	if route.Watch || WatchQuery(r.URL.Query()) {
 		return answerOf(kubeStatusError(http.StatusNotFound, metav1.StatusReasonNotFound,
-			"%s: the BCS API serves no watches (as the original); watch %s through the Kubernetes API", r.URL.Path, r.URL.Path)), nil
+			"%s: the BCS API serves no watches (nor did the original); watch through the Kubernetes API", r.URL.Path)), nil
 	}
-	cfg := rest.CopyConfig(impersonating(h.loopback, caller))
+	callerCfg := impersonating(h.loopback, caller)
+	cfg := rest.CopyConfig(callerCfg)
 	cfg.APIPath = "/apis"
 	cfg.ContentType = "application/json"
 	cfg.AcceptContentTypes = "application/json"
@@ -655,11 +656,7 @@ func (h *Handler) customResources(w http.ResponseWriter, r *http.Request, caller
 	if err != nil {
 		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
 	}
-	kube, err := kubeClient(impersonating(h.loopback, caller))
-	if err != nil {
-		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
-	}
-	c := crAPI{rest: rc, objects: objects{kube: kube}}
+	c := crAPI{rest: rc, caller: callerCfg}
 	body := func() ([]byte, error) {
 		b, berr := readBody(w, r)
 		if berr != nil {
@@ -837,14 +834,18 @@ func (c crAPI) customResource(ctx context.Context, r *http.Request, route Custom
 // there is none (as every BCS create does) and deleted again when the
 // object could not be made.
 func (c crAPI) create(ctx context.Context, cr CustomResource, kubeNS string, query url.Values, body []byte) (kubeAnswer, error) {
-	c.objects.target = Target{Kind: cr.Kind, Namespace: cr.Namespace, KubeNamespace: kubeNS}
-	made, nerr := c.objects.ensureNamespace(ctx)
+	kube, err := kubeClient(c.caller)
+	if err != nil {
+		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
+	}
+	namespace := objects{kube: kube, target: Target{Kind: cr.Kind, Namespace: cr.Namespace, KubeNamespace: kubeNS}}
+	made, nerr := namespace.ensureNamespace(ctx)
 	if nerr != nil {
 		return answerOf(fromBCSError(nerr)), nil
 	}
 	answer, err := c.do(ctx, http.MethodPost, cr.KubePath(kubeNS), query, body)
 	if made && (err != nil || !answer.ok()) {
-		if derr := c.objects.kube.CoreV1().Namespaces().Delete(ctx, kubeNS, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+		if derr := kube.CoreV1().Namespaces().Delete(ctx, kubeNS, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
 			return kubeAnswer{}, fmt.Errorf("creating %s failed (HTTP %d %s %v), and deleting the namespace made for it: %w",
 				cr.Kind, answer.status, answer.body, err, derr)
 		}
