@@ -187,18 +187,15 @@ func probeBody(kind, ns string) string {
 }
 
 // waitHooked waits until the server enforces what was just configured:
-// the probe (a create or update of kind in ns) reaches path of h, or is
-// refused by a hook (code 1405234) when refused is true.
+// the probe (a create or update of kind in ns) reaches path of h (and is
+// refused by a hook, code 1405234, when refused is true).
 func waitHooked(t *testing.T, c *bcsClient, method, kind, ns string, h *hookServer, path string, refused bool) {
 	t.Helper()
 	plural := map[string]string{"application": "applications", "deployment": "deployments"}[kind]
 	before := h.count(path)
 	waitFor(t, "the admission webhook configuration in force", func() bool {
 		r := c.do(method, "/namespaces/"+ns+"/"+plural, bcs.DefaultClusterID, probeBody(kind, ns))
-		if refused {
-			return r.env["code"] == float64(bcs.CodeFilter)
-		}
-		return h.count(path) > before
+		return h.count(path) > before && (!refused || r.env["code"] == float64(bcs.CodeFilter))
 	})
 }
 
