@@ -254,6 +254,16 @@ func TestBCSCRDSeed(t *testing.T) {
 		t.Errorf("after update: spec.level %q, want 5", out)
 	}
 
+	// One made with kubectl is the BCS routes' too.
+	if out, errOut, err := s.KubectlResult(strings.Replace(bcsSeedBKLogConfig, "myappconfig", "fromkubectl", 1), "create", "-f", "-"); err != nil {
+		t.Fatalf("kubectl create a BKLogConfig: %v\n%s%s", err, out, errOut)
+	}
+	l := c.do("GET", "/customresources/bkbcs.tencent.com/v2/global/bklogconfigs", cluster, "").object(t, "list with kubectl's", 200)
+	if items, _, _ := unstructured.NestedSlice(l, "items"); len(items) != 2 {
+		t.Errorf("list with kubectl's: %d items, want 2", len(items))
+	}
+	c.do("DELETE", "/customresources/bkbcs.tencent.com/v2/global/bklogconfigs/fromkubectl", cluster, "").object(t, "delete fromkubectl", 200)
+
 	c.do("DELETE", "/customresources/bkbcs.tencent.com/v2/namespaces/global/bklogconfigs/myappconfig", cluster, "").object(t, "delete myappconfig", 200)
 	c.do("GET", "/customresources/bkbcs.tencent.com/v2/global/bklogconfigs/myappconfig", cluster, "").
 		kubeStatus(t, "GET after delete", http.StatusNotFound, metav1.StatusReasonNotFound, `"myappconfig" not found`)

@@ -652,6 +652,10 @@ func (h *Handler) customResources(w http.ResponseWriter, r *http.Request, caller
 	cfg.AcceptContentTypes = "application/json"
 	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, rest.NoWarnings{} // passed on to the caller instead
+	// The field manager of what the routes write, as the typed clients'.
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
 	rc, err := rest.UnversionedRESTClientFor(cfg)
 	if err != nil {
 		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
