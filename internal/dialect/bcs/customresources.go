@@ -543,6 +543,26 @@ type crAPI struct {
 	caller *rest.Config // the impersonating loopback config (a create's namespace)
 }
 
+// newCRAPI makes requests with cfg: JSON in and out, Kubernetes' warnings
+// kept for the caller rather than logged.
+func newCRAPI(cfg *rest.Config) (crAPI, error) {
+	rcfg := rest.CopyConfig(cfg)
+	rcfg.APIPath = "/apis"
+	rcfg.ContentType = "application/json"
+	rcfg.AcceptContentTypes = "application/json"
+	rcfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	rcfg.WarningHandler, rcfg.WarningHandlerWithContext = nil, rest.NoWarnings{}
+	// The field manager of what the routes write, as the typed clients'.
+	if rcfg.UserAgent == "" {
+		rcfg.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	rc, err := rest.UnversionedRESTClientFor(rcfg)
+	if err != nil {
+		return crAPI{}, err
+	}
+	return crAPI{rest: rc, caller: cfg}, nil
+}
+
 // do sends a request; err is a failure to get an answer, not an answer of
 // failure.
 func (c crAPI) do(ctx context.Context, method string, path []string, query url.Values, body []byte) (kubeAnswer, error) {
@@ -646,21 +666,10 @@ func (h *Handler) customResources(w http.ResponseWriter, r *http.Request, caller
 			"%s: the BCS API serves no watches (nor did the original); watch through the Kubernetes API", r.URL.Path)), nil
 	}
 	callerCfg := impersonating(h.loopback, caller)
-	cfg := rest.CopyConfig(callerCfg)
-	cfg.APIPath = "/apis"
-	cfg.ContentType = "application/json"
-	cfg.AcceptContentTypes = "application/json"
-	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
-	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, rest.NoWarnings{} // passed on to the caller instead
-	// The field manager of what the routes write, as the typed clients'.
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
-	}
-	rc, err := rest.UnversionedRESTClientFor(cfg)
+	c, err := newCRAPI(callerCfg)
 	if err != nil {
 		return kubeAnswer{}, fmt.Errorf("BCS API client: %w", err)
 	}
-	c := crAPI{rest: rc, caller: callerCfg}
 	body := func() ([]byte, error) {
 		b, berr := readBody(w, r)
 		if berr != nil {

@@ -1,8 +1,11 @@
 package bcs
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -10,6 +13,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 )
 
 func TestCustomResourcePath(t *testing.T) {
@@ -415,5 +419,191 @@ func TestAnswerOf(t *testing.T) {
 		if e.ErrStatus.Code != int32(status) || e.ErrStatus.Reason != reason || e.ErrStatus.Message != "m" {
 			t.Errorf("fromBCSError(HTTP %d) = %+v, want reason %s", status, e.ErrStatus, reason)
 		}
+	}
+}
+
+// fakeKube is a Kubernetes API for crAPI: answer says what each request
+// gets; requests records them ("GET /apis/...", with "?query" and " rv=N"
+// for a PUT body's resourceVersion).
+type fakeKube struct {
+	answer   func(r *http.Request, body []byte) (int, string)
+	requests []string
+}
+
+func (f *fakeKube) api(t *testing.T) crAPI {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req := r.Method + " " + r.URL.Path
+		if r.URL.RawQuery != "" {
+			req += "?" + r.URL.RawQuery
+		}
+		if r.Method == http.MethodPut {
+			var m struct {
+				Metadata struct{ ResourceVersion string } `json:"metadata"`
+			}
+			_ = json.Unmarshal(body, &m)
+			req += " rv=" + m.Metadata.ResourceVersion
+		}
+		f.requests = append(f.requests, req)
+		status, answer := f.answer(r, body)
+		if strings.HasPrefix(answer, "{") {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.Header().Add("Warning", `299 - "a warning"`)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := newCRAPI(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func kubeStatusJSON(code int, reason metav1.StatusReason) string {
+	return string(answerOf(kubeStatusError(code, reason, "%s", reason)).body)
+}
+
+func TestCRAPIUpdate(t *testing.T) {
+	ctx := context.Background()
+	path := []string{"/apis", "a.io", "v1", "namespaces", "ns", "xs", "x"}
+	object := func(rv string) map[string]any {
+		meta := map[string]any{"name": "x"}
+		if rv != "" {
+			meta["resourceVersion"] = rv
+		}
+		return map[string]any{"apiVersion": "a.io/v1", "kind": "X", "metadata": meta}
+	}
+	current := func(rv string) string { return `{"metadata": {"name": "x", "resourceVersion": "` + rv + `"}}` }
+	for _, tc := range []struct {
+		name   string
+		rv     string                               // the body's
+		gets   []string                             // what each GET answers ("": 404)
+		puts   func(rv string) (int, metav1.Status) // what a PUT of rv answers
+		status int
+		want   []string
+	}{
+		{name: "the current resourceVersion taken", gets: []string{"1"}, status: 200,
+			want: []string{"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=1"}},
+		{name: "a conflict: read again", gets: []string{"1", "2"}, status: 200,
+			puts: func(rv string) (int, metav1.Status) {
+				if rv == "1" {
+					return 409, metav1.Status{Reason: metav1.StatusReasonConflict}
+				}
+				return 200, metav1.Status{}
+			},
+			want: []string{"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=1",
+				"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=2"}},
+		{name: "conflicts until the attempts end", gets: []string{"1", "2", "3", "4", "5", "6"}, status: 409,
+			puts: func(string) (int, metav1.Status) { return 409, metav1.Status{Reason: metav1.StatusReasonConflict} },
+			want: []string{"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=1",
+				"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=2",
+				"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=3",
+				"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=4",
+				"GET /apis/a.io/v1/namespaces/ns/xs/x", "PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=5"}},
+		{name: "missing: Kubernetes' 404, nothing written", gets: []string{""}, status: 404,
+			want: []string{"GET /apis/a.io/v1/namespaces/ns/xs/x"}},
+		{name: "the body's resourceVersion: written as it is, a conflict answered", rv: "7", status: 409,
+			puts: func(string) (int, metav1.Status) { return 409, metav1.Status{Reason: metav1.StatusReasonConflict} },
+			want: []string{"PUT /apis/a.io/v1/namespaces/ns/xs/x?fieldManager=m rv=7"}},
+	} {
+		gets := 0
+		f := &fakeKube{answer: func(r *http.Request, body []byte) (int, string) {
+			if r.Method == http.MethodGet {
+				rv := tc.gets[gets]
+				gets++
+				if rv == "" {
+					return 404, kubeStatusJSON(404, metav1.StatusReasonNotFound)
+				}
+				return 200, current(rv)
+			}
+			var m struct {
+				Metadata struct{ ResourceVersion string } `json:"metadata"`
+			}
+			_ = json.Unmarshal(body, &m)
+			if tc.puts != nil {
+				if code, s := tc.puts(m.Metadata.ResourceVersion); code != 200 {
+					return code, kubeStatusJSON(code, s.Reason)
+				}
+			}
+			return 200, string(body)
+		}}
+		answer, err := f.api(t).update(ctx, path, url.Values{"fieldManager": {"m"}}, object(tc.rv))
+		if err != nil || answer.status != tc.status || !reflect.DeepEqual(f.requests, tc.want) {
+			t.Errorf("%s: HTTP %d %s (%v)\nrequests %q\n    want %q", tc.name, answer.status, answer.body, err, f.requests, tc.want)
+		}
+	}
+}
+
+func TestCRAPIByName(t *testing.T) {
+	ctx := context.Background()
+	crds := "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+	list := `{"kind": "CustomResourceDefinitionList", "items": [{"metadata": {"name": "crontabs.a.io", "annotations": {"bcs.podyard.io/name": "logcollector.a.io"}}}]}`
+	f := &fakeKube{answer: func(r *http.Request, _ []byte) (int, string) {
+		switch r.URL.Path {
+		case crds:
+			return 200, list
+		case crds + "/crontabs.a.io":
+			return 200, `{"metadata": {"name": "crontabs.a.io"}}`
+		}
+		return 404, kubeStatusJSON(404, metav1.StatusReasonNotFound)
+	}}
+	c := f.api(t)
+	get := func(path []string) (kubeAnswer, error) { return c.do(ctx, http.MethodGet, path, nil, nil) }
+	for _, tc := range []struct {
+		name   string
+		status int
+		want   []string
+	}{
+		{"crontabs.a.io", 200, []string{"GET " + crds + "/crontabs.a.io"}},
+		{"logcollector.a.io", 200, []string{"GET " + crds + "/logcollector.a.io", "GET " + crds, "GET " + crds + "/crontabs.a.io"}},
+		{"other.a.io", 404, []string{"GET " + crds + "/other.a.io", "GET " + crds}},
+		{"", 200, []string{"GET " + crds}},
+	} {
+		f.requests = nil
+		answer, err := c.byName(ctx, tc.name, get)
+		if err != nil || answer.status != tc.status || !reflect.DeepEqual(f.requests, tc.want) {
+			t.Errorf("byName(%q): HTTP %d %s (%v), requests %q; want %d after %q", tc.name, answer.status, answer.body, err, f.requests, tc.status, tc.want)
+		}
+	}
+}
+
+// Kubernetes' answers go on as they came: status, body, warnings; one
+// that is not JSON becomes a Status with its code.
+func TestCRAPIDo(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeKube{answer: func(r *http.Request, body []byte) (int, string) {
+		switch r.URL.Path {
+		case "/apis/a.io/v1/xs":
+			return 201, `{"kind":"X","z":1,"a":2}`
+		case "/apis/a.io/v1/forbidden":
+			return 403, kubeStatusJSON(403, metav1.StatusReasonForbidden)
+		}
+		return 404, "404 page not found"
+	}}
+	c := f.api(t)
+	answer, err := c.do(ctx, http.MethodPost, []string{"/apis", "a.io", "v1", "xs"}, url.Values{"dryRun": {"All"}}, []byte(`{}`))
+	if err != nil || answer.status != 201 || string(answer.body) != `{"kind":"X","z":1,"a":2}` ||
+		len(answer.warnings) != 1 || answer.warnings[0].Text != "a warning" || f.requests[0] != "POST /apis/a.io/v1/xs?dryRun=All" {
+		t.Errorf("POST: HTTP %d %s %v (%v), request %q", answer.status, answer.body, answer.warnings, err, f.requests)
+	}
+	answer, err = c.do(ctx, http.MethodGet, []string{"/apis", "a.io", "v1", "forbidden"}, nil, nil)
+	if err != nil || answer.status != 403 || string(answer.body) != kubeStatusJSON(403, metav1.StatusReasonForbidden) {
+		t.Errorf("a Status: HTTP %d %s (%v)", answer.status, answer.body, err)
+	}
+	answer, err = c.do(ctx, http.MethodGet, []string{"/apis", "b.io", "v1"}, nil, nil)
+	var s metav1.Status
+	if err != nil || answer.status != 404 || json.Unmarshal(answer.body, &s) != nil || s.Kind != "Status" || s.Code != 404 || s.Reason != metav1.StatusReasonNotFound {
+		t.Errorf("text 404: HTTP %d %s (%v)", answer.status, answer.body, err)
+	}
+	// No answer at all is an error, not an answer.
+	gone := &fakeKube{answer: func(*http.Request, []byte) (int, string) { return 200, "" }}
+	c = gone.api(t)
+	ctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if answer, err := c.do(ctx, http.MethodGet, []string{"/apis"}, nil, nil); err == nil {
+		t.Errorf("a canceled request: HTTP %d %s, want an error", answer.status, answer.body)
 	}
 }
