@@ -50,6 +50,7 @@ import (
 	runcommandregistry "github.com/podyard/podyard/internal/registry/runcommand"
 	"github.com/podyard/podyard/internal/runcommand"
 	"github.com/podyard/podyard/internal/runcommand/archive"
+	"github.com/podyard/podyard/internal/serviceresolve"
 	"github.com/podyard/podyard/internal/version"
 )
 
@@ -205,7 +206,10 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	bcsConfig.ServerURL = url // its cluster/endpoints
 	bcsConfig.TaskGroups = bcs.NewTaskGroupCache(config.Authorization.Authorizer)
 	bcsConfig.Agents = agents
-	bcsConfig.Webhooks = bcs.NewWebhookCache()
+	// Hooks given by a Service: the admission chain's informers (admission.go).
+	core := config.SharedInformerFactory.Core().V1()
+	bcsConfig.Webhooks = bcs.NewWebhookCache(serviceresolve.NewResolver(core.Services().Lister(), core.Pods().Lister()),
+		core.Services().Informer().HasSynced, core.Pods().Informer().HasSynced)
 	bcsHandler := bcs.NewHandler(bcsConfig, config.LoopbackClientConfig, log)
 	for _, prefix := range bcs.PathPrefixes {
 		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)

@@ -2,11 +2,11 @@ package bcs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,8 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/gentype"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
@@ -173,25 +171,23 @@ func sortAdmissionWebhooks(items []*v1alpha1.AdmissionWebhook) {
 // enforces on application and deployment creates and updates, from an
 // informer through the server's own (privileged) loopback client: the
 // configurations apply to every caller, as BCS's driver applied them.
-// Hooks given by a Service are resolved from informers on Services and
-// Pods that start the first time one is needed.
+// Hooks given by a Service are resolved by the server's resolver (the one
+// its Kubernetes admission webhooks use, over the same informers).
 type WebhookCache struct {
 	log      *slog.Logger
 	informer atomic.Pointer[cache.SharedIndexInformer]
 
-	kube kubernetes.Interface
-	stop <-chan struct{}
-
-	resolverOnce   sync.Once
-	resolver       *serviceresolve.Resolver
-	resolverSynced []cache.InformerSynced
+	services       *serviceresolve.Resolver // nil: hooks given by a Service fail
+	servicesSynced []cache.InformerSynced
 
 	transports transportCache
 }
 
-// NewWebhookCache returns a cache that fills once started.
-func NewWebhookCache() *WebhookCache {
-	return &WebhookCache{log: slog.Default().With("component", "bcs-webhooks")}
+// NewWebhookCache returns a cache that fills once started; services
+// resolves hooks given by a Service once servicesSynced say its informers
+// have synced.
+func NewWebhookCache(services *serviceresolve.Resolver, servicesSynced ...cache.InformerSynced) *WebhookCache {
+	return &WebhookCache{log: slog.Default().With("component", "bcs-webhooks"), services: services, servicesSynced: servicesSynced}
 }
 
 // Start fills the cache and keeps it current until ctx ends; it returns once
@@ -201,11 +197,6 @@ func (c *WebhookCache) Start(ctx context.Context, loopback *rest.Config) error {
 	if err != nil {
 		return fmt.Errorf("BCS webhook cache: %w", err)
 	}
-	kube, err := kubeClient(loopback)
-	if err != nil {
-		return fmt.Errorf("BCS webhook cache: %w", err)
-	}
-	c.kube, c.stop = kube, ctx.Done()
 	informer := typedclient.NewInformer(clients.Namespace(metav1.NamespaceAll), &v1alpha1.AdmissionWebhook{}, 10*time.Minute, cache.Indexers{})
 	c.informer.Store(&informer) // from here on, writes wait for it to sync
 	go informer.Run(ctx.Done())
@@ -239,19 +230,15 @@ func (c *WebhookCache) configurations(ctx context.Context) (items []*v1alpha1.Ad
 }
 
 // resolve is where the Service namespace/name's port leads, once the
-// Service and Pod informers (started on first use) have synced.
+// Service and Pod informers have synced.
 func (c *WebhookCache) resolve(ctx context.Context, namespace, name string, port int32) (string, error) {
-	c.resolverOnce.Do(func() {
-		factory := informers.NewSharedInformerFactory(c.kube, 10*time.Minute)
-		services, pods := factory.Core().V1().Services(), factory.Core().V1().Pods()
-		c.resolverSynced = []cache.InformerSynced{services.Informer().HasSynced, pods.Informer().HasSynced}
-		c.resolver = serviceresolve.NewResolver(services.Lister(), pods.Lister())
-		factory.Start(c.stop)
-	})
-	if !cache.WaitForCacheSync(ctx.Done(), c.resolverSynced...) {
+	if c.services == nil {
+		return "", errors.New("services cannot be resolved here")
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), c.servicesSynced...) {
 		return "", fmt.Errorf("the service cache has not synced: %w", ctx.Err())
 	}
-	u, err := c.resolver.ResolveEndpoint(namespace, name, port)
+	u, err := c.services.ResolveEndpoint(namespace, name, port)
 	if err != nil {
 		return "", err
 	}

@@ -368,7 +368,7 @@ func TestWebhookCall(t *testing.T) {
 		w.Write([]byte(strings.Replace(string(b), "in", "out", 1)))
 	}))
 	defer srv.Close()
-	c := NewWebhookCache()
+	c := NewWebhookCache(nil)
 	hook := func(path string, ca bool) HookCall {
 		h := v1alpha1.AdmissionHook{Name: "h", TimeoutSeconds: ptr.To[int32](1), ClientConfig: v1alpha1.AdmissionHookClientConfig{URL: srv.URL + path}}
 		if ca {
@@ -422,7 +422,7 @@ func startedCache(t *testing.T, configs ...*v1alpha1.AdmissionWebhook) *WebhookC
 		},
 	}
 	informer := cache.NewSharedIndexInformer(lw, &v1alpha1.AdmissionWebhook{}, 0, cache.Indexers{})
-	c := NewWebhookCache()
+	c := NewWebhookCache(nil)
 	c.informer.Store(&informer)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -13,7 +13,8 @@
 // taskgroup and task views. handler.go and apps.go do the I/O.
 //
 // Every answer is the BCS envelope {"result","code","message","data"},
-// result == (code == 0). The original answered almost everything with
+// result == (code == 0), except on the CRD and custom resource routes
+// (customresources.go), which answer Kubernetes' JSON as BCS's driver did. The original answered almost everything with
 // HTTP 200 and left clients to read code; Podyard sends the HTTP status
 // that fits as well as the same code:
 //

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,9 +61,6 @@ func (c *WebhookCache) call(ctx context.Context, call HookCall, body []byte) Hoo
 	}
 	u, serverName := target.URL, ""
 	if s := target.Service; s != nil {
-		if c.kube == nil {
-			return HookResult{Err: errors.New("services cannot be resolved: the webhook cache has not started")}
-		}
 		endpoint, err := c.resolve(ctx, s.Namespace, s.Name, s.Port)
 		if err != nil {
 			return HookResult{Err: err}
