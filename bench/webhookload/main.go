@@ -93,7 +93,7 @@ func run(ctx context.Context, bin string, runs, creates, latencies int, cpuProfi
 	}
 	benchutil.Row("baseline: webhook round trip (direct POST)", benchutil.Pct(rtt, 50), benchutil.Pct(rtt, 99), len(rtt), "ms")
 
-	type figures struct{ rate1, rate32, latency []float64 }
+	type figures struct{ rate1, rate32, latency, serverCPU []float64 }
 	results := map[bool]*figures{false: {}, true: {}}
 	seq := 0
 	for round := range runs {
@@ -110,7 +110,11 @@ func run(ctx context.Context, bin string, runs, creates, latencies int, cpuProfi
 					go func(file string) { profiled <- profile(ctx, client, file) }(cpuProfile)
 					cpuProfile = ""
 				}
+				cpuBefore, cpuErr := server.CPU()
 				rate, err := createRate(ctx, client, fmt.Sprintf("r%d", seq), clients, creates)
+				if cpuAfter, err := server.CPU(); err == nil && cpuErr == nil && clients == 32 {
+					f.serverCPU = append(f.serverCPU, float64((cpuAfter-cpuBefore).Microseconds())/float64(creates))
+				}
 				if profiled != nil {
 					if err := <-profiled; err != nil {
 						return err
@@ -145,8 +149,9 @@ func run(ctx context.Context, bin string, runs, creates, latencies int, cpuProfi
 		benchutil.Row("pod creates/s, 1 client, "+what, benchutil.Median(f.rate1), 0, len(f.rate1), "/s")
 		benchutil.Row("pod creates/s, 32 clients, "+what, benchutil.Median(f.rate32), 0, len(f.rate32), "/s")
 		benchutil.Row("create latency, "+what, benchutil.Pct(f.latency, 50), benchutil.Pct(f.latency, 99), len(f.latency), "ms")
+		benchutil.Row("  server CPU per create (32 clients), "+what, benchutil.Median(f.serverCPU), 0, len(f.serverCPU), "µs")
 	}
-	fmt.Printf("\nwebhook calls served: %d\n", hook.calls.Load())
+	fmt.Printf("\nwebhook calls served: %d, on %d connections\n", hook.calls.Load(), hook.conns.Load())
 	return nil
 }
 
@@ -240,6 +245,7 @@ type webhook struct {
 	caPEM []byte
 	srv   *http.Server
 	calls atomic.Int64
+	conns atomic.Int64 // connections the API server opened
 }
 
 func startWebhook(dir string) (*webhook, error) {
@@ -260,7 +266,12 @@ func startWebhook(dir string) (*webhook, error) {
 		return nil, err
 	}
 	h := &webhook{caPEM: caPEM, url: "https://" + ln.Addr().String() + "/mutate"}
-	h.srv = &http.Server{Handler: http.HandlerFunc(h.serve), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	h.srv = &http.Server{Handler: http.HandlerFunc(h.serve), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				h.conns.Add(1)
+			}
+		}}
 	go func() { _ = h.srv.ServeTLS(ln, "", "") }()
 	return h, nil
 }
@@ -322,6 +333,7 @@ func (h *webhook) roundTrips(ctx context.Context, n int) ([]float64, error) {
 		out = append(out, float64(time.Since(start).Microseconds())/1000)
 	}
 	h.calls.Store(0)
+	h.conns.Store(0)
 	return out, nil
 }
 

@@ -43,15 +43,16 @@ func init() {
 // MutatingAdmissionPolicy and MutatingAdmissionWebhook, then
 // ValidatingAdmissionPolicy and ValidatingAdmissionWebhook. Webhooks given
 // by a Service reach one of its ready pods (internal/serviceresolve: there
-// are no Endpoints yet).
-func applyAdmission(c *genericapiserver.RecommendedConfig) error {
+// are no Endpoints yet); the resolver is returned for the BCS dialect's
+// webhooks. stop ends the resolver's informers.
+func applyAdmission(c *genericapiserver.RecommendedConfig, stop <-chan struct{}) (*serviceresolve.Lazy, error) {
 	client, err := kubernetes.NewForConfig(c.LoopbackClientConfig)
 	if err != nil {
-		return fmt.Errorf("apiserver: loopback client: %w", err)
+		return nil, fmt.Errorf("apiserver: loopback client: %w", err)
 	}
 	dyn, err := dynamic.NewForConfig(c.LoopbackClientConfig)
 	if err != nil {
-		return fmt.Errorf("apiserver: loopback client: %w", err)
+		return nil, fmt.Errorf("apiserver: loopback client: %w", err)
 	}
 	c.SharedInformerFactory = informers.NewSharedInformerFactory(client, 10*time.Minute)
 
@@ -65,14 +66,13 @@ func applyAdmission(c *genericapiserver.RecommendedConfig) error {
 	validatingpolicy.Register(opts.Plugins)
 	validatingwebhook.Register(opts.Plugins)
 
-	core := c.SharedInformerFactory.Core().V1()
-	services := serviceresolve.NewResolver(core.Services().Lister(), core.Pods().Lister())
+	services := serviceresolve.NewLazy(c.SharedInformerFactory, stop)
 	auth := webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.LoopbackClientConfig, nil)
 	if err := opts.ApplyTo(&c.Config, c.SharedInformerFactory, client, dyn, utilfeature.DefaultFeatureGate, c.EffectiveVersion,
 		webhookinit.NewPluginInitializer(auth, services)); err != nil {
-		return fmt.Errorf("apiserver: admission: %w", err)
+		return nil, fmt.Errorf("apiserver: admission: %w", err)
 	}
-	return nil
+	return services, nil
 }
 
 // installAdmissionRegistration serves admissionregistration.k8s.io/v1

@@ -50,7 +50,6 @@ import (
 	runcommandregistry "github.com/podyard/podyard/internal/registry/runcommand"
 	"github.com/podyard/podyard/internal/runcommand"
 	"github.com/podyard/podyard/internal/runcommand/archive"
-	"github.com/podyard/podyard/internal/serviceresolve"
 	"github.com/podyard/podyard/internal/version"
 )
 
@@ -166,6 +165,10 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if o.RequestTimeout > 0 {
 		config.RequestTimeout = o.RequestTimeout
 	}
+	services, err := applyAdmission(config, ctx.Done())
+	if err != nil {
+		return err
+	}
 	extensionsConfig, err := newExtensionsConfig(config, etcdOptions, inProcess)
 	if err != nil {
 		return err
@@ -206,10 +209,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	bcsConfig.ServerURL = url // its cluster/endpoints
 	bcsConfig.TaskGroups = bcs.NewTaskGroupCache(config.Authorization.Authorizer)
 	bcsConfig.Agents = agents
-	// Hooks given by a Service: the admission chain's informers (admission.go).
-	core := config.SharedInformerFactory.Core().V1()
-	bcsConfig.Webhooks = bcs.NewWebhookCache(serviceresolve.NewResolver(core.Services().Lister(), core.Pods().Lister()),
-		core.Services().Informer().HasSynced, core.Pods().Informer().HasSynced)
+	bcsConfig.Webhooks = bcs.NewWebhookCache(services) // the admission chain's resolver
 	bcsHandler := bcs.NewHandler(bcsConfig, config.LoopbackClientConfig, log)
 	for _, prefix := range bcs.PathPrefixes {
 		server.Handler.NonGoRestfulMux.HandlePrefix(prefix, bcsHandler)
@@ -317,9 +317,6 @@ func newConfig(scheme *Scheme, ln net.Listener, creds *pki.Bundle, etcdServers [
 	}
 	if inProcess != nil {
 		c.RESTOptionsGetter = inProcess.wrap(c.RESTOptionsGetter)
-	}
-	if err := applyAdmission(c); err != nil {
-		return nil, nil, nil, err
 	}
 	return c, tokens, etcdOptions, nil
 }

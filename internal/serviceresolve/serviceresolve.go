@@ -4,22 +4,28 @@
 // the target port of the Service port asked for. Admission webhooks given
 // by a Service (BCS's and Kubernetes') are called there. Endpoint is pure;
 // Resolver reads the Service and its Pods from informer listers and has
-// the shape of k8s.io/apiserver/pkg/util/webhook.ServiceResolver.
+// the shape of k8s.io/apiserver/pkg/util/webhook.ServiceResolver; Lazy
+// starts those informers on first use.
 package serviceresolve
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Endpoint is where svc's port (its spec.ports[].port; 0 for its only or
@@ -162,4 +168,42 @@ func (r *Resolver) ResolveEndpoint(namespace, name string, port int32) (*url.URL
 		return nil, err
 	}
 	return &url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(int(targetPort)))}, nil
+}
+
+// syncTimeout bounds the wait for a Lazy resolver's first lists.
+const syncTimeout = 10 * time.Second
+
+// Lazy is a Resolver over Service and Pod informers of a factory that start
+// the first time a Service is resolved, then stay current until stop: a
+// server whose webhooks never name a Service does not watch every Pod (that
+// watch costs each pod write an event encoded, sent and decoded).
+type Lazy struct {
+	factory informers.SharedInformerFactory
+	stop    <-chan struct{}
+
+	once     sync.Once
+	resolver *Resolver
+	synced   []cache.InformerSynced
+}
+
+// NewLazy returns a resolver whose informers come from factory.
+func NewLazy(factory informers.SharedInformerFactory, stop <-chan struct{}) *Lazy {
+	return &Lazy{factory: factory, stop: stop}
+}
+
+// ResolveEndpoint is Resolver.ResolveEndpoint once the informers have
+// synced (at most syncTimeout on first use).
+func (l *Lazy) ResolveEndpoint(namespace, name string, port int32) (*url.URL, error) {
+	l.once.Do(func() {
+		services, pods := l.factory.Core().V1().Services(), l.factory.Core().V1().Pods()
+		l.resolver = NewResolver(services.Lister(), pods.Lister())
+		l.synced = []cache.InformerSynced{services.Informer().HasSynced, pods.Informer().HasSynced}
+		l.factory.Start(l.stop)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	if !cache.WaitForCacheSync(ctx.Done(), l.synced...) {
+		return nil, fmt.Errorf("service %s/%s: the Service and Pod caches have not synced", namespace, name)
+	}
+	return l.resolver.ResolveEndpoint(namespace, name, port)
 }

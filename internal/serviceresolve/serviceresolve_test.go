@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 )
@@ -145,5 +147,22 @@ func TestResolver(t *testing.T) {
 	u, err = r.ResolveEndpoint("other", "hook", 0)
 	if err != nil || u.String() != "https://[fd00::1]:8443" {
 		t.Errorf("ResolveEndpoint over IPv6: %v, %v", u, err)
+	}
+}
+
+// TestLazy: the informers start on the first resolve, not before.
+func TestLazy(t *testing.T) {
+	client := fake.NewClientset(service(nil), pod("a", "10.0.0.1", nil))
+	factory := informers.NewSharedInformerFactory(client, 0)
+	stop := make(chan struct{})
+	defer close(stop)
+	l := NewLazy(factory, stop)
+	factory.Start(stop) // the server starts its factory: nothing watches pods yet
+	if started := factory.WaitForCacheSync(stop); len(started) != 0 {
+		t.Fatalf("informers before the first resolve: %v", started)
+	}
+	u, err := l.ResolveEndpoint("hooks", "hook", 443)
+	if err != nil || u.String() != "https://10.0.0.1:8443" {
+		t.Errorf("ResolveEndpoint: %v, %v; want https://10.0.0.1:8443", u, err)
 	}
 }

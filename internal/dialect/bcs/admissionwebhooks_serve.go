@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/podyard/podyard/internal/apis/bcs/v1alpha1"
-	"github.com/podyard/podyard/internal/serviceresolve"
 	"github.com/podyard/podyard/internal/typedclient"
 )
 
@@ -176,18 +176,21 @@ func sortAdmissionWebhooks(items []*v1alpha1.AdmissionWebhook) {
 type WebhookCache struct {
 	log      *slog.Logger
 	informer atomic.Pointer[cache.SharedIndexInformer]
-
-	services       *serviceresolve.Resolver // nil: hooks given by a Service fail
-	servicesSynced []cache.InformerSynced
+	services ServiceResolver // nil: hooks given by a Service fail
 
 	transports transportCache
 }
 
+// ServiceResolver says where a Service's port leads (https://host:port);
+// k8s.io/apiserver's webhook.ServiceResolver.
+type ServiceResolver interface {
+	ResolveEndpoint(namespace, name string, port int32) (*url.URL, error)
+}
+
 // NewWebhookCache returns a cache that fills once started; services
-// resolves hooks given by a Service once servicesSynced say its informers
-// have synced.
-func NewWebhookCache(services *serviceresolve.Resolver, servicesSynced ...cache.InformerSynced) *WebhookCache {
-	return &WebhookCache{log: slog.Default().With("component", "bcs-webhooks"), services: services, servicesSynced: servicesSynced}
+// resolves hooks given by a Service.
+func NewWebhookCache(services ServiceResolver) *WebhookCache {
+	return &WebhookCache{log: slog.Default().With("component", "bcs-webhooks"), services: services}
 }
 
 // Start fills the cache and keeps it current until ctx ends; it returns once
@@ -229,14 +232,10 @@ func (c *WebhookCache) configurations(ctx context.Context) (items []*v1alpha1.Ad
 	return items, true, nil
 }
 
-// resolve is where the Service namespace/name's port leads, once the
-// Service and Pod informers have synced.
-func (c *WebhookCache) resolve(ctx context.Context, namespace, name string, port int32) (string, error) {
+// resolve is where the Service namespace/name's port leads.
+func (c *WebhookCache) resolve(namespace, name string, port int32) (string, error) {
 	if c.services == nil {
 		return "", errors.New("services cannot be resolved here")
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), c.servicesSynced...) {
-		return "", fmt.Errorf("the service cache has not synced: %w", ctx.Err())
 	}
 	u, err := c.services.ResolveEndpoint(namespace, name, port)
 	if err != nil {

@@ -61,7 +61,7 @@ func (c *WebhookCache) call(ctx context.Context, call HookCall, body []byte) Hoo
 	}
 	u, serverName := target.URL, ""
 	if s := target.Service; s != nil {
-		endpoint, err := c.resolve(ctx, s.Namespace, s.Name, s.Port)
+		endpoint, err := c.resolve(s.Namespace, s.Name, s.Port)
 		if err != nil {
 			return HookResult{Err: err}
 		}
