@@ -26,6 +26,7 @@ import (
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/kube-openapi/pkg/aggregator"
 	"k8s.io/kube-openapi/pkg/spec3"
@@ -40,7 +41,8 @@ const extensionsGroupPath = "apis/" + apiextensionsv1.GroupName + "/" + "v1"
 // and the custom resources they define, with the same authentication,
 // authorization, admission and etcd as every other resource. It shares c's
 // aggregated discovery, so /apis lists the CRD groups beside the built-in ones.
-func newExtensionsConfig(c *genericapiserver.RecommendedConfig, etcd *genericoptions.EtcdOptions, inProcess *inProcessStorage) (*apiextensionsapiserver.Config, error) {
+// Conversion webhooks given by a Service are resolved by services.
+func newExtensionsConfig(c *genericapiserver.RecommendedConfig, etcd *genericoptions.EtcdOptions, inProcess *inProcessStorage, services webhook.ServiceResolver) (*apiextensionsapiserver.Config, error) {
 	generic := c.Config // a shallow copy, as kube-apiserver makes
 	generic.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
 	generic.RESTOptionsGetter = nil
@@ -71,6 +73,8 @@ func newExtensionsConfig(c *genericapiserver.RecommendedConfig, etcd *genericopt
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
 			CRDRESTOptionsGetter: crdOptions,
 			MasterCount:          1,
+			ServiceResolver:      services,
+			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.LoopbackClientConfig, nil),
 		},
 	}, nil
 }

@@ -169,7 +169,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 	if err != nil {
 		return err
 	}
-	extensionsConfig, err := newExtensionsConfig(config, etcdOptions, inProcess)
+	extensionsConfig, err := newExtensionsConfig(config, etcdOptions, inProcess, services)
 	if err != nil {
 		return err
 	}

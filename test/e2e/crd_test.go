@@ -2,15 +2,19 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/watch"
@@ -222,5 +226,109 @@ func expectEvent(t *testing.T, w watch.Interface, typ watch.EventType, name stri
 		case <-timeout:
 			t.Fatalf("no %s event for %s", typ, name)
 		}
+	}
+}
+
+// TestCRDConversionWebhook: a CRD served in two versions converts between
+// them through its conversion webhook (spec.cronSpec in v1 is
+// spec.schedule in v2), called by apiextensions-apiserver with the CA
+// bundle the CRD gives.
+func TestCRDConversionWebhook(t *testing.T) {
+	s := Shared(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	group := "conv-" + rand.String(5) + ".example.com"
+	crdName := "crontabs." + group
+	extensions := apiextensionsclient.NewForConfigOrDie(s.Config)
+	t.Cleanup(func() {
+		_ = extensions.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crdName, metav1.DeleteOptions{})
+	})
+
+	hook := startWebhookServer(t, "127.0.0.1", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var review apiextensionsv1.ConversionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, "not a ConversionReview", http.StatusBadRequest)
+			return
+		}
+		resp := &apiextensionsv1.ConversionResponse{UID: review.Request.UID, Result: metav1.Status{Status: metav1.StatusSuccess}}
+		for _, raw := range review.Request.Objects {
+			var obj map[string]any
+			_ = json.Unmarshal(raw.Raw, &obj)
+			spec, _ := obj["spec"].(map[string]any)
+			if review.Request.DesiredAPIVersion == group+"/v2" {
+				spec["schedule"] = spec["cronSpec"]
+				delete(spec, "cronSpec")
+			} else {
+				spec["cronSpec"] = spec["schedule"]
+				delete(spec, "schedule")
+			}
+			obj["apiVersion"] = review.Request.DesiredAPIVersion
+			b, _ := json.Marshal(obj)
+			resp.ConvertedObjects = append(resp.ConvertedObjects, k8sruntime.RawExtension{Raw: b})
+		}
+		review.Response, review.Request = resp, nil
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(&review)
+	}))
+	url := hook.URL + "/convert"
+	schemaOf := func(field string) *apiextensionsv1.CustomResourceValidation {
+		return &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+			Type: "object",
+			Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{field: {Type: "string"}}}},
+		}}
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: crdName},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: group,
+			Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "crontabs", Singular: "crontab", Kind: "CronTab"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{
+				{Name: "v1", Served: true, Storage: true, Schema: schemaOf("cronSpec")},
+				{Name: "v2", Served: true, Schema: schemaOf("schedule")},
+			},
+			Conversion: &apiextensionsv1.CustomResourceConversion{
+				Strategy: apiextensionsv1.WebhookConverter,
+				Webhook: &apiextensionsv1.WebhookConversion{
+					ClientConfig:             &apiextensionsv1.WebhookClientConfig{URL: &url, CABundle: hook.CABundle},
+					ConversionReviewVersions: []string{"v1"},
+				},
+			},
+		},
+	}
+	if _, err := extensions.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/"+crdName)
+	dyn := dynamic.NewForConfigOrDie(s.Config)
+	v1 := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "crontabs"}).Namespace(ns)
+	v2 := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v2", Resource: "crontabs"}).Namespace(ns)
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": group + "/v1", "kind": "CronTab",
+		"metadata": map[string]any{"name": "nightly"},
+		"spec":     map[string]any{"cronSpec": "0 3 * * *"},
+	}}
+	waitFor(t, "the CRD served", func() bool {
+		_, err := v1.Create(ctx, obj, metav1.CreateOptions{})
+		return err == nil || apierrors.IsAlreadyExists(err)
+	})
+	got, err := v2.Get(ctx, "nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get as v2: %v", err)
+	}
+	if sched, _, _ := unstructured.NestedString(got.Object, "spec", "schedule"); sched != "0 3 * * *" {
+		t.Errorf("v2 object %v: spec.schedule %q, want the v1 cronSpec converted", got.Object["spec"], sched)
+	}
+	// Written as v2, stored as v1, read back as v1.
+	_ = unstructured.SetNestedField(got.Object, "0 4 * * *", "spec", "schedule")
+	if _, err := v2.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("update as v2: %v", err)
+	}
+	back, err := v1.Get(ctx, "nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := unstructured.NestedString(back.Object, "spec", "cronSpec"); c != "0 4 * * *" {
+		t.Errorf("v1 after a v2 update: spec %v", back.Object["spec"])
 	}
 }
