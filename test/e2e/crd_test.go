@@ -273,7 +273,7 @@ func TestCRDConversionWebhook(t *testing.T) {
 	url := hook.URL + "/convert"
 	schemaOf := func(field string) *apiextensionsv1.CustomResourceValidation {
 		return &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-			Type: "object",
+			Type:       "object",
 			Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{field: {Type: "string"}}}},
 		}}
 	}
