@@ -169,7 +169,7 @@ func createRates(ctx context.Context, cfg *rest.Config, c config) error {
 		for r := range c.runs {
 			serverBefore, serverErr := processCPU(c.serverPID)
 			toolBefore, toolErr := processCPU(os.Getpid())
-			rate, err := createRate(ctx, create, fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
+			rate, err := benchutil.CreateRate(ctx, create, fmt.Sprintf("c%d-r%d", clients, r), clients, c.createsPerRun)
 			if err != nil {
 				return err
 			}
@@ -311,38 +311,6 @@ func benchPod(name string) *corev1.Pod {
 	}
 }
 
-// createRate creates n pods with the given number of concurrent clients.
-func createRate(ctx context.Context, create func(context.Context, string) error, prefix string, clients, n int) (float64, error) {
-	var next atomic.Int64
-	errs := make(chan error, clients)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				if err := create(ctx, prefix+"-"+strconv.FormatInt(i, 10)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	select {
-	case err := <-errs:
-		return 0, fmt.Errorf("create: %w", err)
-	default:
-	}
-	return float64(n) / elapsed.Seconds(), nil
-}
-
 // pacedCreates creates at a steady rate and returns each create's latency in ms.
 func pacedCreates(ctx context.Context, client kubernetes.Interface, ns string, perSecond int, d time.Duration) ([]float64, error) {
 	total := int(d.Seconds()) * perSecond
@@ -374,7 +342,7 @@ func pacedCreates(ctx context.Context, client kubernetes.Interface, ns string, p
 }
 
 func fill(ctx context.Context, client kubernetes.Interface, ns string, n int) error {
-	_, err := createRate(ctx, func(ctx context.Context, name string) error {
+	_, err := benchutil.CreateRate(ctx, func(ctx context.Context, name string) error {
 		_, err := client.CoreV1().Pods(ns).Create(ctx, benchPod(name), metav1.CreateOptions{})
 		return err
 	}, "list", 32, n)

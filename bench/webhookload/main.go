@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,7 +110,10 @@ func run(ctx context.Context, bin string, runs, creates, latencies int, cpuProfi
 					cpuProfile = ""
 				}
 				cpuBefore, cpuErr := server.CPU()
-				rate, err := createRate(ctx, client, fmt.Sprintf("r%d", seq), clients, creates)
+				rate, err := benchutil.CreateRate(ctx, func(ctx context.Context, name string) error {
+					_, err := client.CoreV1().Pods(namespace).Create(ctx, benchPod(name), metav1.CreateOptions{})
+					return err
+				}, fmt.Sprintf("r%d", seq), clients, creates)
 				if cpuAfter, err := server.CPU(); err == nil && cpuErr == nil && clients == 32 {
 					f.serverCPU = append(f.serverCPU, float64((cpuAfter-cpuBefore).Microseconds())/float64(creates))
 				}
@@ -198,31 +200,6 @@ func benchPod(name string) *corev1.Pod {
 			Name: "app", Image: "busybox:1.36", Command: []string{"sleep", "3600"},
 		}}},
 	}
-}
-
-// createRate creates n pods with the given number of concurrent clients.
-func createRate(ctx context.Context, client kubernetes.Interface, prefix string, clients, n int) (float64, error) {
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				if _, err := client.CoreV1().Pods(namespace).Create(ctx, benchPod(prefix+"-"+strconv.FormatInt(i, 10)), metav1.CreateOptions{}); err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("create: %w", err) })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return float64(n) / time.Since(start).Seconds(), firstErr
 }
 
 // createLatencies creates n pods one after another and returns each

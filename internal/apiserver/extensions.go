@@ -2,10 +2,7 @@ package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"sort"
 	"sync"
 
@@ -29,8 +26,9 @@ import (
 	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/kube-openapi/pkg/aggregator"
-	"k8s.io/kube-openapi/pkg/spec3"
-	"k8s.io/kube-openapi/pkg/validation/spec"
+	"k8s.io/kube-openapi/pkg/builder"
+	"k8s.io/kube-openapi/pkg/builder3"
+	"k8s.io/kube-openapi/pkg/common/restfuladapter"
 )
 
 // extensionsGroupPath is the apiextensions group's document under /openapi/v3.
@@ -62,6 +60,9 @@ func newExtensionsConfig(c *genericapiserver.RecommendedConfig, etcd *genericopt
 	generic.OpenAPIConfig.Info.Title = "Podyard"
 	generic.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(extensionsopenapi.GetOpenAPIDefinitions, namer)
 	generic.OpenAPIV3Config.Info.Title = "Podyard"
+	// The server in front serves /openapi/*; the delegate's own documents and
+	// CRD OpenAPI controllers would be built for nobody (publishExtensionsOpenAPI).
+	generic.SkipOpenAPIInstallation = true
 
 	crdOptions := apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, generic.ResourceTransformers, generic.StorageObjectCountTracker)
 	if inProcess != nil {
@@ -82,60 +83,30 @@ func newExtensionsConfig(c *genericapiserver.RecommendedConfig, etcd *genericopt
 // publishExtensionsOpenAPI makes server's /openapi/v2 and /openapi/v3 (the
 // documents kubectl reads for explain and validation) describe the
 // apiextensions group and every established CRD, as kube-apiserver's
-// aggregator does for its delegates: the apiextensions group's own document
-// is copied from its server once, and the library's CRD OpenAPI controllers
-// keep the CRDs' current on server's documents. Call it after PrepareRun.
-func publishExtensionsOpenAPI(ctx context.Context, server *genericapiserver.GenericAPIServer, extensions *apiextensionsapiserver.CustomResourceDefinitions) error {
-	v3, err := extensionsOpenAPIV3(extensions.GenericAPIServer.UnprotectedHandler())
+// aggregator does for its delegates: the apiextensions group's documents
+// are built from its server's routes with its OpenAPI config (c), and the
+// library's CRD OpenAPI controllers keep the CRDs' current on server's
+// documents. Call it after PrepareRun.
+func publishExtensionsOpenAPI(ctx context.Context, server *genericapiserver.GenericAPIServer, extensions *apiextensionsapiserver.CustomResourceDefinitions, c *genericapiserver.Config) error {
+	routes := restfuladapter.AdaptWebServices(extensions.GenericAPIServer.Handler.GoRestfulContainer.RegisteredWebServices())
+	v3, err := builder3.BuildOpenAPISpecFromRoutes(routes, c.OpenAPIV3Config)
 	if err != nil {
-		return err
+		return fmt.Errorf("apiserver: apiextensions OpenAPI v3: %w", err)
 	}
 	server.OpenAPIV3VersionedService.UpdateGroupVersion(extensionsGroupPath, v3)
 
-	static := server.StaticOpenAPISpec
-	if ext := extensions.GenericAPIServer.StaticOpenAPISpec; ext != nil {
-		merged := &spec.Swagger{}
-		if err := copySwagger(merged, static); err != nil {
-			return err
-		}
-		if err := aggregator.MergeSpecsIgnorePathConflictRenamingDefinitionsAndParameters(merged, ext); err != nil {
-			return fmt.Errorf("apiserver: merging the apiextensions OpenAPI: %w", err)
-		}
-		static = merged
+	// The CRD controller's base document: the apiextensions group's, with the
+	// server's own merged into it (read, not changed).
+	static, err := builder.BuildOpenAPISpecFromRoutes(routes, c.OpenAPIConfig)
+	if err != nil {
+		return fmt.Errorf("apiserver: apiextensions OpenAPI v2: %w", err)
+	}
+	if err := aggregator.MergeSpecsIgnorePathConflictRenamingDefinitionsAndParameters(static, server.StaticOpenAPISpec); err != nil {
+		return fmt.Errorf("apiserver: merging the apiextensions OpenAPI: %w", err)
 	}
 	crds := extensions.Informers.Apiextensions().V1().CustomResourceDefinitions()
 	go openapicontroller.NewController(crds).Run(static, server.OpenAPIVersionedService, ctx.Done())
 	go openapiv3controller.NewController(crds).Run(server.OpenAPIV3VersionedService, ctx.Done())
-	return nil
-}
-
-// extensionsOpenAPIV3 reads the apiextensions group's OpenAPI v3 document
-// from its server's handler (no network: the handler is called in process).
-func extensionsOpenAPIV3(handler http.Handler) (*spec3.OpenAPI, error) {
-	req := httptest.NewRequest(http.MethodGet, "/openapi/v3/"+extensionsGroupPath, nil)
-	req.Header.Set("Accept", "application/json")
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("apiserver: apiextensions OpenAPI v3: HTTP %d: %s", rec.Code, rec.Body.String())
-	}
-	doc := &spec3.OpenAPI{}
-	if err := json.Unmarshal(rec.Body.Bytes(), doc); err != nil {
-		return nil, fmt.Errorf("apiserver: apiextensions OpenAPI v3: %w", err)
-	}
-	return doc, nil
-}
-
-// copySwagger deep-copies src into dst (the merge writes into its destination,
-// and the server's static document must stay as it is).
-func copySwagger(dst, src *spec.Swagger) error {
-	b, err := json.Marshal(src)
-	if err != nil {
-		return fmt.Errorf("apiserver: copying the OpenAPI document: %w", err)
-	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		return fmt.Errorf("apiserver: copying the OpenAPI document: %w", err)
-	}
 	return nil
 }
 

@@ -185,7 +185,7 @@ func Run(ctx context.Context, o Options, ready func(Ready)) error {
 		return err
 	}
 	if err := server.AddPostStartHook("podyard-crd-openapi", func(hc genericapiserver.PostStartHookContext) error {
-		return publishExtensionsOpenAPI(hc.Context, server, extensions)
+		return publishExtensionsOpenAPI(hc.Context, server, extensions, &extensionsConfig.GenericConfig.Config)
 	}); err != nil {
 		return fmt.Errorf("apiserver: %w", err)
 	}

@@ -2,21 +2,12 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -30,79 +21,27 @@ import (
 	"github.com/podyard/podyard/internal/dialect/bcs"
 )
 
-// hookCA is a test's own certificate authority for its webhook servers.
-type hookCA struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	bundle string // base64 PEM, a caBundle
-}
-
-func newHookCA(t *testing.T) *hookCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bcs admission test CA"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &hookCA{cert: cert, key: key,
-		bundle: base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
-}
-
-// leaf is a serving certificate for the names and IPs.
-func (ca *hookCA) leaf(t *testing.T, dnsNames []string, ips []net.IP) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "hook"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: dnsNames, IPAddresses: ips}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 // hookServer is a BCS admission webhook server on a free port of ip. Its
 // paths: /add/{key}/{value} sets the label key of the posted object;
 // /copy/{key}/{from} sets key to "saw-" + the value of label from (what
 // an earlier hook set); /fail answers 500; /slow answers when the caller
 // gives up. It counts the calls to each path.
 type hookServer struct {
-	URL  string // https://ip:port
-	Port int
+	URL    string // https://ip:port
+	Port   int
+	bundle string // its CA as a caBundle (base64 PEM)
 
 	mu    sync.Mutex
 	calls map[string]int
 }
 
-func startHookServer(t *testing.T, ca *hookCA, ip string, dnsNames ...string) *hookServer {
+// startHookServer serves on ip with a certificate for ip and dnsNames from
+// a CA of its own (startWebhookServer).
+func startHookServer(t *testing.T, ip string, dnsNames ...string) *hookServer {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatalf("listen for the webhook server: %v", err)
-	}
 	h := &hookServer{calls: map[string]int{}}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
-	srv.Listener.Close()
-	srv.Listener = l
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, dnsNames, []net.IP{net.ParseIP(ip)})}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	h.URL, h.Port = srv.URL, l.Addr().(*net.TCPAddr).Port
+	srv := startWebhookServer(t, ip, dnsNames, http.HandlerFunc(h.serve))
+	h.URL, h.Port, h.bundle = srv.URL, int(srv.Port), base64.StdEncoding.EncodeToString(srv.CABundle)
 	return h
 }
 
@@ -225,8 +164,7 @@ func newBCSClient(t *testing.T, s *Server) *bcsClient {
 // which other tests share.
 func TestBCSAdmissionWebhooks(t *testing.T) {
 	s, _ := SharedCluster(t)
-	ca := newHookCA(t)
-	hooks := startHookServer(t, ca, "127.0.0.1")
+	hooks := startHookServer(t, "127.0.0.1")
 	const cluster = bcs.DefaultClusterID
 
 	t.Run("configurations", func(t *testing.T) {
@@ -234,8 +172,8 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		ns := s.Namespace(t)
 		path := admissionPath(ns)
 		body := admissionBody(ns, "webhook-test", "Update", "Deployment",
-			`[`+urlHook("first", "Ignore", hooks.URL+"/add/a/1", ca.bundle, ns, "")+`,
-			{"name":"second","failurePolicy":"Fail","clientConfig":{"caBundle":"`+ca.bundle+`","namespace":"hook-ns","name":"hook-svc","path":"/m","port":8443}}]`)
+			`[`+urlHook("first", "Ignore", hooks.URL+"/add/a/1", hooks.bundle, ns, "")+`,
+			{"name":"second","failurePolicy":"Fail","clientConfig":{"caBundle":"`+hooks.bundle+`","namespace":"hook-ns","name":"hook-svc","path":"/m","port":8443}}]`)
 		createAdmission(t, c, ns, "webhook-test", body)
 
 		// GET: the seed's shape.
@@ -252,9 +190,9 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		}
 		delete(data, "metadata")
 		want := `{"ResourcesRef":{"Kind":"Deployment","Operation":"Update"},"admissionWebhooks":[
-			{"ClientConfig":{"CaBundle":"` + ca.bundle + `","Url":"` + hooks.URL + `/add/a/1"},"FailurePolicy":"Ignore","Name":"first",
+			{"ClientConfig":{"CaBundle":"` + hooks.bundle + `","Url":"` + hooks.URL + `/add/a/1"},"FailurePolicy":"Ignore","Name":"first",
 			 "NamespaceSelector":{"Operator":"In","Values":["` + ns + `"]}},
-			{"ClientConfig":{"CaBundle":"` + ca.bundle + `","Name":"hook-svc","Namespace":"hook-ns","Path":"/m","Port":8443},"FailurePolicy":"Fail","Name":"second"}],
+			{"ClientConfig":{"CaBundle":"` + hooks.bundle + `","Name":"hook-svc","Namespace":"hook-ns","Path":"/m","Port":8443},"FailurePolicy":"Fail","Name":"second"}],
 			"apiVersion":"v4","kind":"admissionwebhook"}`
 		if gotJSON, _ := json.Marshal(data); !jsonEqual(gotJSON, want) {
 			t.Errorf("get: data %s\nwant %s", gotJSON, want)
@@ -283,7 +221,7 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 			t.Errorf("another kind: message %q", msg)
 		}
 		c.do("POST", admissionPath("otherGroup"), cluster, body).expect(t, "body's namespace not the URL's", 400, bcs.CodeRequestData)
-		c.do("POST", path, cluster, strings.ReplaceAll(body, ca.bundle, "xxxxxxxxx")).expect(t, "caBundle not PEM", 400, bcs.CodeBadParameters)
+		c.do("POST", path, cluster, strings.ReplaceAll(body, hooks.bundle, "xxxxxxxxx")).expect(t, "caBundle not PEM", 400, bcs.CodeBadParameters)
 		c.do("POST", path, cluster, strings.Replace(body, `"Update"`, `"Delete"`, 1)).expect(t, "operation", 400, bcs.CodeBadParameters)
 		c.do("POST", path, cluster, `{"kind":`).expect(t, "not JSON", 400, bcs.CodeJSONDecode)
 		r = c.do("PUT", path, cluster, strings.Replace(body, `"webhook-test"`, `"missing"`, 1))
@@ -322,8 +260,8 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		c := newBCSClient(t, s)
 		ns := s.Namespace(t)
 		chain := func(a, b string) string {
-			return `[` + urlHook("adds-"+a, "Fail", hooks.URL+"/add/"+a+"/yes", ca.bundle, ns, "") + `,` +
-				urlHook("copies-"+a, "Fail", hooks.URL+"/copy/"+b+"/"+a, ca.bundle, ns, "") + `]`
+			return `[` + urlHook("adds-"+a, "Fail", hooks.URL+"/add/"+a+"/yes", hooks.bundle, ns, "") + `,` +
+				urlHook("copies-"+a, "Fail", hooks.URL+"/copy/"+b+"/"+a, hooks.bundle, ns, "") + `]`
 		}
 		createAdmission(t, c, ns, "on-create", admissionBody(ns, "on-create", "Create", "Application", chain("created", "created-seen")))
 		createAdmission(t, c, ns, "on-update", admissionBody(ns, "on-update", "Update", "application", chain("updated", "updated-seen")))
@@ -354,7 +292,7 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		ns := s.Namespace(t)
 		apps := "/namespaces/" + ns + "/applications"
 		createAdmission(t, c, ns, "fails", admissionBody(ns, "fails", "Create", "application",
-			`[`+urlHook("must-pass", "Fail", hooks.URL+"/fail", ca.bundle, ns, "")+`]`))
+			`[`+urlHook("must-pass", "Fail", hooks.URL+"/fail", hooks.bundle, ns, "")+`]`))
 		waitHooked(t, c, "POST", "application", ns, hooks, "/fail", true)
 		r := c.do("POST", apps, cluster, bcsApp(ns, "refused", 1, "exec sleep 3600", ""))
 		r.expect(t, "create through a failing hook", 400, bcs.CodeFilter)
@@ -365,7 +303,7 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 
 		// A hook that does not answer within timeoutSeconds fails.
 		c.do("PUT", admissionPath(ns), cluster, admissionBody(ns, "fails", "Create", "application",
-			`[`+urlHook("too-slow", "Fail", hooks.URL+"/slow", ca.bundle, ns, `,"timeoutSeconds":1`)+`]`)).expect(t, "update to the slow hook", 200, 0)
+			`[`+urlHook("too-slow", "Fail", hooks.URL+"/slow", hooks.bundle, ns, `,"timeoutSeconds":1`)+`]`)).expect(t, "update to the slow hook", 200, 0)
 		waitHooked(t, c, "POST", "application", ns, hooks, "/slow", true)
 		start := time.Now()
 		r = c.do("POST", apps, cluster, bcsApp(ns, "refused", 1, "exec sleep 3600", ""))
@@ -381,8 +319,8 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 
 		// With Ignore both are skipped: created unchanged.
 		c.do("PUT", admissionPath(ns), cluster, admissionBody(ns, "fails", "Create", "application",
-			`[`+urlHook("too-slow", "Ignore", hooks.URL+"/slow", ca.bundle, ns, `,"timeoutSeconds":1`)+`,`+
-				urlHook("must-pass", "Ignore", hooks.URL+"/fail", ca.bundle, ns, "")+`]`)).expect(t, "update to Ignore", 200, 0)
+			`[`+urlHook("too-slow", "Ignore", hooks.URL+"/slow", hooks.bundle, ns, `,"timeoutSeconds":1`)+`,`+
+				urlHook("must-pass", "Ignore", hooks.URL+"/fail", hooks.bundle, ns, "")+`]`)).expect(t, "update to Ignore", 200, 0)
 		waitFor(t, "the Ignore policy in force", func() bool {
 			return c.do("POST", apps, cluster, probeBody("application", ns)).env["code"] != float64(bcs.CodeFilter)
 		})
@@ -402,8 +340,8 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		other := "not-" + ns
 		// The second hook is the proof that the configuration is in force.
 		createAdmission(t, c, ns, "selects", admissionBody(ns, "selects", "Create", "application",
-			`[`+urlHook("elsewhere", "Fail", hooks.URL+"/fail", ca.bundle, other, "")+`,`+
-				urlHook("here", "Fail", hooks.URL+"/add/selected/"+ns, ca.bundle, ns, "")+`]`))
+			`[`+urlHook("elsewhere", "Fail", hooks.URL+"/fail", hooks.bundle, other, "")+`,`+
+				urlHook("here", "Fail", hooks.URL+"/add/selected/"+ns, hooks.bundle, ns, "")+`]`))
 		waitHooked(t, c, "POST", "application", ns, hooks, "/add/selected/"+ns, false)
 		fails := hooks.count("/fail")
 		c.do("POST", "/namespaces/"+ns+"/applications", cluster, bcsApp(ns, "selected", 1, "exec sleep 3600", "")).expect(t, "create", 200, 0)
@@ -444,7 +382,7 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 		if pod.Status.PodIP != nodeIP {
 			t.Fatalf("pod IP %s is not the node's InternalIP %s", pod.Status.PodIP, nodeIP)
 		}
-		svcHooks := startHookServer(t, ca, pod.Status.PodIP, "hook."+ns)
+		svcHooks := startHookServer(t, pod.Status.PodIP, "hook."+ns)
 		if _, err := s.Client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "hook"},
 			Spec: corev1.ServiceSpec{Selector: label, Ports: []corev1.ServicePort{
@@ -453,7 +391,7 @@ func TestBCSAdmissionWebhooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		createAdmission(t, c, ns, "by-service", admissionBody(ns, "by-service", "Create", "application",
-			`[{"name":"svc","failurePolicy":"Fail","clientConfig":{"name":"hook","namespace":"`+ns+`","port":8443,"path":"/add/through/service","caBundle":"`+ca.bundle+`"},
+			`[{"name":"svc","failurePolicy":"Fail","clientConfig":{"name":"hook","namespace":"`+ns+`","port":8443,"path":"/add/through/service","caBundle":"`+svcHooks.bundle+`"},
 			  "namespaceSelector":{"operator":"In","values":["`+ns+`"]}}]`))
 		waitHooked(t, c, "POST", "application", ns, svcHooks, "/add/through/service", false)
 		c.do("POST", "/namespaces/"+ns+"/applications", cluster, bcsApp(ns, "through-service", 1, "exec sleep 3600", "")).expect(t, "create", 200, 0)

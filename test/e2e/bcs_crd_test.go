@@ -2,13 +2,11 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -90,11 +88,6 @@ const (
 }`
 )
 
-func newCRDClient(t *testing.T, s *Server) *bcsClient {
-	return &bcsClient{t: t, base: s.URL + "/bcsapi/v4/scheduler/mesos", token: s.Config.BearerToken,
-		http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, s)}}}}
-}
-
 // object checks that r is Kubernetes JSON (not the BCS envelope) with the
 // HTTP status and returns it.
 func (r bcsReply) object(t *testing.T, what string, status int) map[string]any {
@@ -158,7 +151,7 @@ func waitEstablished(t *testing.T, c *bcsClient, name, list string) {
 // and deleting them again.
 func TestBCSCRDSeed(t *testing.T) {
 	s := Shared(t)
-	c := newCRDClient(t, s)
+	c := newBCSClient(t, s)
 	const cluster = bcs.DefaultClusterID
 	extensions := apiextensionsclient.NewForConfigOrDie(s.Config)
 	t.Cleanup(func() {
@@ -296,7 +289,7 @@ func bcsCRD(group, plural, kind, scope string) string {
 // CRD removing its objects.
 func TestBCSCRD(t *testing.T) {
 	s := Shared(t)
-	c := newCRDClient(t, s)
+	c := newBCSClient(t, s)
 	const cluster = bcs.DefaultClusterID
 	ctx := context.Background()
 	group := "bcs-" + rand.String(5) + ".example.com"

@@ -58,7 +58,7 @@ func startWebhookServer(t *testing.T, host string, sans []string, handler http.H
 }
 
 // reviewPods answers AdmissionReviews of pods with decide's response.
-func reviewPods(t *testing.T, decide func(pod *corev1.Pod) *admissionv1.AdmissionResponse) http.HandlerFunc {
+func reviewPods(decide func(pod *corev1.Pod) *admissionv1.AdmissionResponse) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var review admissionv1.AdmissionReview
 		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
@@ -110,7 +110,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 	mux := http.NewServeMux()
 	var mu sync.Mutex
 	calls := map[string]int{} // pod name → calls of the URL hook
-	mux.Handle("/mutate", reviewPods(t, func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
+	mux.Handle("/mutate", reviewPods(func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
 		mu.Lock()
 		calls[pod.Name]++
 		mu.Unlock()
@@ -119,7 +119,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 		return addLabel(pod, "webhooked", "url")
 	}))
-	mux.Handle("/validate", reviewPods(t, func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
+	mux.Handle("/validate", reviewPods(func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
 		if pod.Labels["deny"] == "yes" {
 			return &admissionv1.AdmissionResponse{Result: &metav1.Status{Code: http.StatusForbidden, Message: "the e2e webhook refuses pods labelled deny=yes"}}
 		}
@@ -139,7 +139,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 	}
 	bySvc := startWebhookServer(t, nodeIP, []string{"webhook-backend." + ns + ".svc"},
-		reviewPods(t, func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
+		reviewPods(func(pod *corev1.Pod) *admissionv1.AdmissionResponse {
 			if pod.Labels["webhooked"] != "url" {
 				return &admissionv1.AdmissionResponse{Result: &metav1.Status{Message: "the URL webhook has not run first"}}
 			}

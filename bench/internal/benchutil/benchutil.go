@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -157,4 +159,38 @@ func (p *Podyard) WaitIdle(ctx context.Context, share float64, timeout time.Dura
 		}
 	}
 	return time.Since(start), false, nil
+}
+
+// CreateRate calls create for n names (prefix-0 ... prefix-{n-1}) from
+// the given number of concurrent clients and returns the calls per second;
+// the first error ends it.
+func CreateRate(ctx context.Context, create func(context.Context, string) error, prefix string, clients, n int) (float64, error) {
+	var next atomic.Int64
+	errs := make(chan error, clients)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if err := create(ctx, prefix+"-"+strconv.FormatInt(i, 10)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		return 0, fmt.Errorf("create: %w", err)
+	default:
+	}
+	return float64(n) / elapsed.Seconds(), nil
 }
